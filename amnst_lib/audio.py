@@ -1,0 +1,173 @@
+"""Audio in and out: the first and last stage of the flow.
+
+``load_audio`` turns any WAV, FLAC, OGG or MP3 file, at any sample rate and channel count,
+into a mono float32 waveform at the configured rate, and refuses input that cannot be
+styled (missing, empty, corrupt, silent or too short) with an :class:`AudioFileError` that
+names the file. ``write_wav`` writes 16-bit PCM atomically and never replaces an existing
+file unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioFileError, OutputExistsError
+
+#: Formats we promise to read (libsndfile decodes them without ffmpeg).
+SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif")
+
+#: Below this peak level (dBFS) a clip is treated as silent.
+SILENCE_DBFS = -80.0
+
+#: Shortest clip accepted, in seconds (a few STFT frames).
+MIN_SECONDS = 0.1
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """Decode with libsndfile, falling back to librosa/audioread for other containers."""
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        return data.T, int(sr)
+    except Exception as sf_error:  # libsndfile says little; try the fallback, then report
+        try:
+            import librosa
+
+            y, sr = librosa.load(str(path), sr=None, mono=False)
+            return np.atleast_2d(y).astype(np.float32), int(sr)
+        except Exception:
+            reason = str(sf_error).strip().splitlines()[0] if str(sf_error).strip() else type(sf_error).__name__
+            raise AudioFileError(
+                f"{path}: cannot be decoded as audio ({reason}). "
+                f"Use a WAV, FLAC, OGG or MP3 file that plays in other software."
+            ) from None
+
+
+def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
+               max_seconds: float | None = None) -> np.ndarray:
+    """Load an audio file as mono float32 at ``sr`` Hz.
+
+    Parameters
+    ----------
+    path : str or Path
+        WAV, FLAC, OGG or MP3 file, any sample rate, any number of channels.
+    sr : int
+        Target sample rate in Hz; the file is resampled (soxr, high quality) if it differs.
+    min_seconds : float
+        Shortest duration accepted.
+    max_seconds : float or None
+        If given, only the first ``max_seconds`` are kept.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+        The waveform, channels averaged, in [-1, 1].
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing, not a file, empty, undecodable, has no samples, contains
+        non-finite values, is silent, or is shorter than ``min_seconds``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"{path}: no such file. Check the path and file name.")
+    if not path.is_file():
+        raise AudioFileError(f"{path}: is a folder, not an audio file.")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: the file is empty (0 bytes).")
+    data, file_sr = _decode(path)
+    if data.size == 0:
+        raise AudioFileError(f"{path}: the file decodes to no samples.")
+    if not np.all(np.isfinite(data)):
+        raise AudioFileError(f"{path}: the file contains NaN or infinite samples.")
+    y = data.mean(axis=0) if data.shape[0] > 1 else data[0]
+    if max_seconds is not None:
+        y = y[: int(round(max_seconds * file_sr))]
+    if file_sr != sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    seconds = len(y) / sr
+    if seconds < min_seconds:
+        raise AudioFileError(
+            f"{path}: only {seconds:.3f} s long; at least {min_seconds} s of audio is needed."
+        )
+    peak = float(np.max(np.abs(y)))
+    peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
+    if peak_db < SILENCE_DBFS:
+        raise AudioFileError(
+            f"{path}: the audio is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:.0f} dBFS); "
+            f"there is nothing to transfer."
+        )
+    return y
+
+
+def audio_info(path) -> dict:
+    """Sample rate, channels and duration of a file, as read from its header."""
+    info = sf.info(str(path))
+    return {"sample_rate": int(info.samplerate), "channels": int(info.channels),
+            "seconds": float(info.duration), "format": info.format}
+
+
+def peak_normalize(y: np.ndarray, peak_dbfs: float = -1.0) -> np.ndarray:
+    """Scale ``y`` so its peak is ``peak_dbfs`` dB below full scale (silence stays silent)."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak == 0.0 or not np.isfinite(peak):
+        return y.astype(np.float32)
+    return (y * (10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
+
+
+def atomic_write(path, write_fn, *, overwrite: bool = False, suffix: str = "") -> Path:
+    """Write a file through a temporary file in the same folder, then rename it in place.
+
+    A crash mid-write leaves the old file (or nothing), never a half-written one.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final file path.
+    write_fn : callable
+        Called with the temporary path; must write the whole file there.
+    overwrite : bool
+        Replace an existing file. Without it an existing file raises OutputExistsError.
+    suffix : str
+        Suffix for the temporary file (some writers pick the format from it).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists; pass overwrite=True (--overwrite) to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write_fn(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_wav(path, y: np.ndarray, sr: int, *, overwrite: bool = False) -> Path:
+    """Write a mono waveform as a 16-bit PCM WAV, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination ``.wav`` path.
+    y : np.ndarray, shape (n_samples,)
+        Waveform in [-1, 1]; values outside are clipped.
+    sr : int
+        Sample rate in Hz.
+    overwrite : bool
+        Replace an existing file.
+    """
+    y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
+    return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype="PCM_16", format="WAV"),
+                        overwrite=overwrite, suffix=".wav")

@@ -1,0 +1,252 @@
+"""Settings for every stage, as small frozen dataclasses.
+
+The defaults are the original AM-NST's values (see ``../shared/seed/FACTS.md``); where the
+original was wrong (power mel, divergent optimisation) the default is the fix and the
+original's value stays available as an option. Every run saves these settings in its
+``run.json`` so that a result can be reproduced from its parameter set:
+``TransferConfig.from_dict(json.load(f)["transfer"])`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ParameterError
+
+#: The original's default feature layers, as indices into its Sequential model.
+ORIGINAL_CONTENT_LAYERS = (0, 2)
+ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
+
+INITS = ("content", "style", "zero", "random")
+OPTIMIZERS = ("adam", "sgd")
+PARAMETERIZATIONS = ("log", "linear")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ParameterError(message)
+
+
+class _Settings:
+    """Mixin: conversion to and from plain dicts (for JSON run records)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        _check(not unknown, f"{cls.__name__}: unknown setting(s) {unknown}; known: {sorted(names)}")
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**kwargs)
+
+    def replace(self, **changes):
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig(_Settings):
+    """How audio becomes a mel spectrogram, and how that is cut into segments.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz that every input is resampled to (the GTZAN rate).
+    n_fft : int
+        STFT window length in samples.
+    hop_length : int
+        STFT hop in samples (256 samples = 11.6 ms at 22050 Hz).
+    n_mels : int
+        Number of mel bands (Slaney mel scale and normalisation, librosa's default).
+    segment_frames : int
+        Frames per segment, the classifier's input width (431 frames = 5.0 s).
+    power : float
+        Exponent of the STFT magnitude before the mel filterbank. 1.0 (magnitude) is what
+        the classifier was trained on; the original's style transfer used 2.0 by mistake.
+    """
+
+    sr: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    n_mels: int = 384
+    segment_frames: int = 431
+    power: float = 1.0
+
+    def __post_init__(self):
+        _check(int(self.sr) == self.sr and 1000 <= self.sr <= 192000, f"sr must be an integer sample rate in Hz (1000-192000), got {self.sr!r}")
+        _check(self.n_fft >= 16 and self.n_fft & (self.n_fft - 1) == 0, f"n_fft must be a power of two >= 16, got {self.n_fft!r}")
+        _check(0 < self.hop_length <= self.n_fft, f"hop_length must be in 1..n_fft, got {self.hop_length!r}")
+        _check(self.n_mels >= 8, f"n_mels must be >= 8, got {self.n_mels!r}")
+        _check(self.segment_frames >= 32, f"segment_frames must be >= 32, got {self.segment_frames!r}")
+        _check(self.power in (1.0, 2.0), f"power must be 1.0 (magnitude) or 2.0 (power), got {self.power!r}")
+
+    @property
+    def segment_seconds(self) -> float:
+        """Duration of one segment in seconds."""
+        return self.segment_frames * self.hop_length / self.sr
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The classifier's input shape, (n_mels, segment_frames, 1)."""
+        return (self.n_mels, self.segment_frames, 1)
+
+
+@dataclass(frozen=True)
+class TransferConfig(_Settings):
+    """Neural style transfer settings. Defaults are the original's form defaults.
+
+    Parameters
+    ----------
+    content_layers, style_layers : tuple of str or int
+        Feature layers by name (``"conv1"``) or by the original's index (``2``).
+    content_weight, style_weight : float
+        Weights of the content and style terms. With ``normalize_losses`` each term is
+        relative (1.0 = as far off as a blank target), so the weights are scale-free.
+    iterations : int
+        Gradient steps.
+    init : {"content", "style", "zero", "random"}
+        Starting point of the target mel spectrogram.
+    optimizer : {"adam", "sgd"}
+        ``"sgd"`` is the original's plain SGD with an exponential-decay schedule.
+    learning_rate : float or None
+        Initial step size; ``None`` picks the optimiser's default (0.02 for Adam in the
+        log parameterisation, the original's 0.001 otherwise).
+    decay_steps, decay_rate : int, float
+        Exponential-decay schedule, ``lr * decay_rate ** (step / decay_steps)``.
+        The original's defaults (10, 1.0) keep the rate constant.
+    parameterization : {"log", "linear"}
+        ``"log"`` optimises log(mel) so the target stays non-negative and steps are
+        relative; ``"linear"`` optimises the mel itself, clipped at zero after each step.
+    normalize_losses : bool
+        Divide each layer's loss by the content's (or style's) own energy at that layer.
+        ``False`` reproduces the original's raw sums, which diverged.
+    max_segments : int or None
+        Use at most this many segments of the content (the original's
+        ``segments_to_include``, 5); ``None`` uses the whole clip.
+    batch_segments : int
+        Segments per forward/backward pass; bounds memory on long tracks.
+    shift_grid : bool
+        Alternate the segment grid by half a segment on odd steps so no frame always sits
+        on a segment edge; removes seams between segments at no extra cost.
+    seed : int
+        Seed of the random init and any random weights.
+    history_buffer_size, rollback_steps, max_retries : int
+        On a non-finite loss or target, go back ``rollback_steps`` good steps (of the last
+        ``history_buffer_size`` kept), halve the step size if ``decay_on_excess``, and try
+        again, at most ``max_retries`` times in a run.
+    decay_on_excess : bool
+        Halve the learning rate on each rollback.
+    print_frequency : int
+        Record the loss every this many steps in the progress bar (the history keeps all).
+    """
+
+    content_layers: tuple = ORIGINAL_CONTENT_LAYERS
+    style_layers: tuple = ORIGINAL_STYLE_LAYERS
+    content_weight: float = 50.0
+    style_weight: float = 10.0
+    iterations: int = 100
+    init: str = "content"
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    decay_steps: int = 10
+    decay_rate: float = 1.0
+    parameterization: str = "log"
+    normalize_losses: bool = True
+    max_segments: int | None = None
+    batch_segments: int = 8
+    shift_grid: bool = True
+    seed: int = 0
+    history_buffer_size: int = 10
+    rollback_steps: int = 2
+    max_retries: int = 20
+    decay_on_excess: bool = True
+    print_frequency: int = 10
+
+    def __post_init__(self):
+        _check(len(self.content_layers) + len(self.style_layers) > 0, "choose at least one content or style layer")
+        for name in ("content_weight", "style_weight"):
+            v = getattr(self, name)
+            _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{name} must be a finite number >= 0, got {v!r}")
+        _check(isinstance(self.iterations, int) and self.iterations >= 0, f"iterations must be an integer >= 0, got {self.iterations!r}")
+        _check(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
+        _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        _check(self.parameterization in PARAMETERIZATIONS, f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
+        lr = self.learning_rate
+        _check(lr is None or (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0), f"learning_rate must be a positive number, got {lr!r}")
+        _check(isinstance(self.decay_steps, int) and self.decay_steps >= 1, f"decay_steps must be an integer >= 1, got {self.decay_steps!r}")
+        _check(0 < self.decay_rate <= 10, f"decay_rate must be in (0, 10], got {self.decay_rate!r}")
+        _check(self.max_segments is None or (isinstance(self.max_segments, int) and self.max_segments >= 1), f"max_segments must be None or an integer >= 1, got {self.max_segments!r}")
+        _check(isinstance(self.batch_segments, int) and self.batch_segments >= 1, f"batch_segments must be an integer >= 1, got {self.batch_segments!r}")
+        _check(self.history_buffer_size >= 1, "history_buffer_size must be >= 1")
+        _check(1 <= self.rollback_steps <= self.history_buffer_size, f"rollback_steps must be in 1..history_buffer_size ({self.history_buffer_size}), got {self.rollback_steps!r}")
+        _check(self.max_retries >= 0, "max_retries must be >= 0")
+        _check(self.print_frequency >= 1, "print_frequency must be >= 1")
+
+    @property
+    def resolved_learning_rate(self) -> float:
+        """The learning rate actually used when ``learning_rate`` is None."""
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        if self.optimizer == "adam" and self.parameterization == "log":
+            return 0.02
+        return 0.001
+
+
+@dataclass(frozen=True)
+class ReconstructionConfig(_Settings):
+    """Mel spectrogram back to a waveform.
+
+    Parameters
+    ----------
+    n_iter : int
+        Griffin-Lim iterations.
+    momentum : float
+        Fast Griffin-Lim momentum (0 = plain Griffin-Lim; 0.99 = librosa's default).
+    seed : int
+        Seed of Griffin-Lim's random initial phase.
+    peak_dbfs : float
+        The written WAV is peak-normalised to this level (dB relative to full scale).
+    """
+
+    n_iter: int = 64
+    momentum: float = 0.99
+    seed: int = 0
+    peak_dbfs: float = -1.0
+
+    def __post_init__(self):
+        _check(isinstance(self.n_iter, int) and self.n_iter >= 1, f"n_iter must be an integer >= 1, got {self.n_iter!r}")
+        _check(0 <= self.momentum < 1.0 + 1e-9, f"momentum must be in [0, 1], got {self.momentum!r}")
+        _check(-60 <= self.peak_dbfs <= 0, f"peak_dbfs must be in [-60, 0], got {self.peak_dbfs!r}")
+
+
+@dataclass(frozen=True)
+class RunConfig(_Settings):
+    """Everything one style-transfer run needs, saved whole in ``run.json``."""
+
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+    reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "analysis": self.analysis.to_dict(),
+            "transfer": self.transfer.to_dict(),
+            "reconstruction": self.reconstruction.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        return cls(
+            analysis=AnalysisConfig.from_dict(data.get("analysis", {})),
+            transfer=TransferConfig.from_dict(data.get("transfer", {})),
+            reconstruction=ReconstructionConfig.from_dict(data.get("reconstruction", {})),
+        )
