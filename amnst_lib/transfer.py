@@ -1,0 +1,388 @@
+"""Neural style transfer on mel spectrograms: the optimisation at the heart of AM-NST.
+
+A target mel spectrogram is moved by gradient descent so that, seen through the genre
+CNN's feature layers, it matches the CONTENT's activations on the content layers and the
+STYLE's Gram matrices (feature co-occurrence statistics) on the style layers::
+
+    loss = content_weight * sum_l content_loss_l + style_weight * sum_l style_loss_l
+
+How this differs from the original, and why:
+
+* The target is ONE continuous spectrogram of the whole clip; the network sees it through
+  431-frame windows. On odd steps the windows shift by half a segment (``shift_grid``),
+  so no frame always sits on a window edge and no seam forms where segments meet.
+* Each target segment's Gram matrix is matched to the style's mean Gram matrix (the
+  original pooled one Gram over all segments). The style is then spread evenly along a
+  long track, and segments can be processed in batches (``batch_segments``): memory stays
+  bounded however long the track is.
+* Losses are normalised per layer by the content's (or style's) own energy, so the
+  weights are scale-free; the original's raw sums reached 4.9e10 and diverged.
+* The target is kept non-negative: optimised as log(mel) (default) or clipped at zero.
+* Adam by default; the original's SGD with an exponential-decay schedule is an option.
+* On a non-finite loss or target the run rolls back to an earlier good target, halves the
+  step size and retries (the original's rollback froze the returned target).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import AnalysisConfig, TransferConfig
+from .errors import DivergenceError, ParameterError
+from .model import FEATURE_LAYERS, feature_extractor, resolve_layers
+from .segments import pad_frames, tile_frames
+
+# Floor of the mel magnitude in the log parameterisation: far below audibility (the
+# magnitude mel of a -1 dBFS clip peaks near 1-10), but keeps log() finite.
+_LOG_FLOOR = 1e-6
+
+
+@dataclass
+class TransferResult:
+    """What :func:`style_transfer` returns.
+
+    Attributes
+    ----------
+    mel : np.ndarray, shape (n_mels, n_frames)
+        The optimised mel spectrogram, as long as the (possibly limited) content.
+    history : list of dict
+        One entry per step: ``step``, ``total``, ``content``, ``style`` (loss of the target
+        before that step's update), ``lr``, ``seconds`` since the start.
+    rollbacks : list of dict
+        One entry per rollback: ``at_step``, ``to_step``, ``lr`` after halving, ``reason``.
+    content_layers, style_layers : tuple of str
+        Layers used, by name.
+    n_segments : int
+        431-frame segments covering the content.
+    seconds : float
+        Wall time of the optimisation.
+    completed_steps : int
+        Steps done (equals the configured iterations unless the run failed).
+    """
+
+    mel: np.ndarray
+    history: list = field(default_factory=list)
+    rollbacks: list = field(default_factory=list)
+    content_layers: tuple = ()
+    style_layers: tuple = ()
+    n_segments: int = 0
+    seconds: float = 0.0
+    completed_steps: int = 0
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _windows(canvas, start: int, count: int, seg: int):
+    """(count, n_mels, seg, 1) windows of a (n_mels, L) tensor, starting at ``start``."""
+    tf = _tf()
+    x = canvas[:, start:start + count * seg]
+    x = tf.reshape(x, (tf.shape(canvas)[0], count, seg))
+    return tf.transpose(x, (1, 0, 2))[..., None]
+
+
+def _gram(features):
+    """Per-example Gram matrices (b, c, c) of (b, h, w, c) features, divided by h*w."""
+    tf = _tf()
+    shape = tf.shape(features)
+    f = tf.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    hw = tf.cast(shape[1] * shape[2], features.dtype)
+    return tf.einsum("bnc,bnd->bcd", f, f) / hw
+
+
+class _Problem:
+    """The fixed parts of one optimisation: extractors, targets and loss normalisers."""
+
+    def __init__(self, model, content_canvas: np.ndarray, style_mel: np.ndarray,
+                 cfg: TransferConfig, seg: int, starts_by_grid: dict):
+        tf = _tf()
+        self.cfg = cfg
+        self.seg = seg
+        self.content_layers = resolve_layers(cfg.content_layers)
+        self.style_layers = resolve_layers(cfg.style_layers)
+        # One extractor for the target (all layers, in index order, computed once per
+        # pass) and a lighter one for the content (only its layers; shallow by default).
+        self.all_layers = tuple(n for n in FEATURE_LAYERS if n in set(self.content_layers + self.style_layers))
+        self.target_net = feature_extractor(model, self.all_layers)
+        self.content_net = feature_extractor(model, self.content_layers) if self.content_layers else None
+        self.style_net = feature_extractor(model, self.style_layers) if self.style_layers else None
+        self.content_canvas = tf.constant(content_canvas)
+        self.starts_by_grid = starts_by_grid
+        batch = cfg.batch_segments
+
+        # Style statistics: mean per-segment Gram over the whole style clip.
+        self.style_grams = []
+        if self.style_layers:
+            sums = None
+            n = 0
+            style_canvas = tf.constant(style_mel)
+            n_style = style_mel.shape[1] // seg
+            for b0 in range(0, n_style, batch):
+                nb = min(batch, n_style - b0)
+                feats = self.style_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
+                feats = feats if isinstance(feats, (list, tuple)) else [feats]
+                grams = [tf.reduce_sum(_gram(f), axis=0) for f in feats]
+                sums = grams if sums is None else [s + g for s, g in zip(sums, grams)]
+                n += nb
+            self.style_grams = [s / n for s in sums]
+            if not cfg.normalize_losses:
+                # The original's unnormalised Gram (sum over positions) and its scaling.
+                shapes = [model.get_layer(l).output.shape for l in self.style_layers]
+                self.style_scale = [float(s[1] * s[2]) for s in shapes]
+            self.style_norm = [float(tf.reduce_sum(g * g)) + 1e-12 for g in self.style_grams]
+
+        # Content normaliser: the content's own mean square activation per layer.
+        self.content_norm = []
+        if self.content_layers:
+            acc = np.zeros(len(self.content_layers))
+            starts = starts_by_grid[0]
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, seg), training=False)
+                feats = feats if isinstance(feats, (list, tuple)) else [feats]
+                acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
+            self.content_norm = [a / len(starts) + 1e-12 for a in acc]
+        self.step_fn = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
+
+    def _batch_loss_and_grad(self, var, start, count, log_param):
+        tf = _tf()
+        cfg = self.cfg
+        with tf.GradientTape() as tape:
+            canvas = tf.exp(var) if log_param else var
+            x = _windows(canvas, start, count, self.seg)
+            feats = self.target_net(x, training=False)
+            feats = feats if isinstance(feats, (list, tuple)) else [feats]
+            by_name = dict(zip(self.all_layers, feats))
+            content_loss = tf.constant(0.0)
+            if self.content_layers:
+                targets = self.content_net(_windows(self.content_canvas, start, count, self.seg), training=False)
+                targets = targets if isinstance(targets, (list, tuple)) else [targets]
+                for name, ref, norm in zip(self.content_layers, targets, self.content_norm):
+                    per_seg = tf.reduce_mean(tf.square(by_name[name] - tf.stop_gradient(ref)), axis=[1, 2, 3])
+                    content_loss += tf.reduce_sum(per_seg) / (norm if cfg.normalize_losses else 1.0)
+            style_loss = tf.constant(0.0)
+            for i, name in enumerate(self.style_layers):
+                g = _gram(by_name[name])
+                diff = g - self.style_grams[i]
+                per_seg = tf.reduce_sum(tf.square(diff), axis=[1, 2])
+                if cfg.normalize_losses:
+                    style_loss += tf.reduce_sum(per_seg) / self.style_norm[i]
+                else:
+                    # Original scaling: unnormalised Gram, squared error over (h*w*c).
+                    hw = self.style_scale[i]
+                    c = tf.cast(tf.shape(g)[1], tf.float32)
+                    style_loss += tf.reduce_sum(per_seg) * hw * hw / (hw * c)
+            total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
+        grad = tape.gradient(total, var)
+        return total, content_loss, style_loss, grad
+
+
+def _make_optimizer(cfg: TransferConfig, lr: float):
+    import keras
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        initial_learning_rate=lr, decay_steps=cfg.decay_steps, decay_rate=cfg.decay_rate)
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=schedule)
+    return keras.optimizers.SGD(learning_rate=schedule)
+
+
+def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, seed: int) -> np.ndarray:
+    """The starting target, shape like ``content_mel``.
+
+    ``content`` and ``style`` copy those spectrograms (style tiled or cut to the content's
+    length); ``zero`` is silence; ``random`` is |N(0, 1)| noise scaled to the content's
+    mean level (the original drew N(0, 1) unscaled, which includes negative magnitudes).
+    """
+    n_mels, n = content_mel.shape
+    if init == "content":
+        return content_mel.copy()
+    if init == "style":
+        return tile_frames(style_mel, n)
+    if init == "zero":
+        return np.zeros_like(content_mel)
+    if init == "random":
+        rng = np.random.default_rng(seed)
+        level = float(np.mean(content_mel)) or 1.0
+        return (np.abs(rng.standard_normal((n_mels, n))) * level).astype(np.float32)
+    raise ParameterError(f"init must be content, style, zero or random, got {init!r}")
+
+
+def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[0] != n_mels:
+        raise ParameterError(f"{name} mel spectrogram must have shape ({n_mels}, frames), got {mel.shape}")
+    if mel.shape[1] < 1:
+        raise ParameterError(f"{name} mel spectrogram has no frames")
+    if not np.all(np.isfinite(mel)):
+        raise ParameterError(f"{name} mel spectrogram contains NaN or infinite values")
+    return np.maximum(mel, 0.0)
+
+
+def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
+                   config: TransferConfig = TransferConfig(),
+                   analysis: AnalysisConfig = AnalysisConfig(), *,
+                   progress: bool = True) -> TransferResult:
+    """Optimise a mel spectrogram to keep ``content_mel``'s content and take on ``style_mel``'s style.
+
+    Parameters
+    ----------
+    content_mel : np.ndarray, shape (n_mels, n_content_frames)
+        Magnitude mel spectrogram of the music. Any length: it is covered whole (or its
+        first ``config.max_segments`` segments).
+    style_mel : np.ndarray, shape (n_mels, n_style_frames)
+        Magnitude mel spectrogram of the ambience. Any length; repeated if shorter than
+        one segment (or than the content, for the ``style`` init).
+    model : keras.Model
+        The genre CNN from :func:`amnst_lib.model.build_genre_cnn`, trained or random.
+    config : TransferConfig
+        Layers, weights, optimiser, rollback settings.
+    analysis : AnalysisConfig
+        Gives ``n_mels`` and ``segment_frames``.
+    progress : bool
+        Show a tqdm progress bar with the loss.
+
+    Returns
+    -------
+    TransferResult
+        The optimised mel (shape of the used content), loss history and rollbacks.
+
+    Raises
+    ------
+    DivergenceError
+        If non-finite values persist after ``config.max_retries`` rollbacks; its
+        ``result`` holds the last good target.
+    LayerError, ParameterError
+        For unknown layers or malformed spectrograms.
+    """
+    tf = _tf()
+    cfg = config
+    seg = analysis.segment_frames
+    content_mel = _check_mel("content", content_mel, analysis.n_mels)
+    style_mel = _check_mel("style", style_mel, analysis.n_mels)
+    if cfg.max_segments is not None:
+        content_mel = content_mel[:, : cfg.max_segments * seg]
+    n_frames = content_mel.shape[1]
+    n_seg = math.ceil(n_frames / seg)
+    half = seg // 2 if cfg.shift_grid else 0
+    canvas_len = n_seg * seg + half
+    starts_by_grid = {0: [i * seg for i in range(n_seg)]}
+    if cfg.shift_grid:
+        # Shifted windows that still overlap real (unpadded) content.
+        starts_by_grid[1] = [half + i * seg for i in range(n_seg) if half + i * seg < n_frames]
+    # Style: whole segments, repeating the clip (never zero padding, which would dilute
+    # its statistics).
+    style_len = max(seg, math.ceil(style_mel.shape[1] / seg) * seg)
+    style_full = tile_frames(style_mel, style_len)
+
+    content_canvas = pad_frames(content_mel, canvas_len)
+    problem = _Problem(model, content_canvas, style_full, cfg, seg, starts_by_grid)
+
+    log_param = cfg.parameterization == "log"
+    target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
+    if log_param:
+        floor = _LOG_FLOOR
+        if cfg.init == "zero":
+            # log(0) is -inf: "silence" is a floor far below the content's level, from
+            # which multiplicative steps can still grow.
+            floor = max(_LOG_FLOOR, 1e-3 * float(np.mean(content_mel)))
+        var = tf.Variable(np.log(np.maximum(target0, floor)).astype(np.float32), name="target")
+    else:
+        var = tf.Variable(target0.astype(np.float32), name="target")
+
+    def current_mel() -> np.ndarray:
+        value = var.numpy()
+        mel = np.exp(value) if log_param else np.maximum(value, 0.0)
+        return mel[:, :n_frames].astype(np.float32)
+
+    lr = cfg.resolved_learning_rate
+    optimizer = _make_optimizer(cfg, lr)
+    good = collections.deque(maxlen=cfg.history_buffer_size)  # (step, value) of good targets
+    history, rollbacks = [], []
+    retries = 0
+    t0 = time.perf_counter()
+    layers = (problem.content_layers, problem.style_layers)
+
+    def result(steps: int) -> TransferResult:
+        return TransferResult(mel=current_mel(), history=list(history), rollbacks=list(rollbacks),
+                              content_layers=layers[0], style_layers=layers[1], n_segments=n_seg,
+                              seconds=time.perf_counter() - t0, completed_steps=steps)
+
+    bar = None
+    if progress and cfg.iterations > 0:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.iterations, desc="style transfer", unit="step")
+    step = 0
+    while step < cfg.iterations:
+        grid = step % 2 if cfg.shift_grid else 0
+        starts = starts_by_grid[grid]
+        total = content = style = 0.0
+        grad = None
+        for b0 in range(0, len(starts), cfg.batch_segments):
+            nb = min(cfg.batch_segments, len(starts) - b0)
+            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param)
+            total += float(t)
+            content += float(c)
+            style += float(s)
+            grad = g if grad is None else grad + g
+        n_used = len(starts)
+        total, content, style = total / n_used, content / n_used, style / n_used
+        finite = math.isfinite(total) and bool(tf.reduce_all(tf.math.is_finite(grad)))
+        if finite:
+            good.append((step, var.numpy().copy()))
+            optimizer.apply_gradients([(grad / n_used, var)])
+            if not log_param:
+                var.assign(tf.maximum(var, 0.0))
+            finite = bool(tf.reduce_all(tf.math.is_finite(var)))
+            history.append({"step": step, "total": total, "content": content, "style": style,
+                            "lr": float(optimizer.learning_rate), "seconds": time.perf_counter() - t0})
+        if not finite:
+            reason = ("non-finite target after the update" if history and history[-1]["step"] == step
+                      else "non-finite loss or gradient")
+            if retries >= cfg.max_retries or not good:
+                last_step = 0
+                if good:
+                    # Keep the most recent good target and the history that led to it.
+                    last_step, value = good[-1]
+                    var.assign(value)
+                    history[:] = [h for h in history if h["step"] <= last_step]
+                if bar is not None:
+                    bar.close()
+                raise DivergenceError(
+                    f"the optimisation produced non-finite values ({reason}) at step {step} and ran out of "
+                    f"retries ({cfg.max_retries}); the last good target (step {last_step}) is kept. Lower "
+                    f"the learning rate or the weights, or use the default optimiser (adam) with "
+                    f"normalised losses.", result=result(last_step))
+            retries += 1
+            back = min(cfg.rollback_steps, len(good))
+            to_step, value = good[-back]
+            for _ in range(back):
+                good.pop()
+            var.assign(value)
+            if cfg.decay_on_excess:
+                lr /= 2.0
+            optimizer = _make_optimizer(cfg, lr)
+            history[:] = [h for h in history if h["step"] < to_step]
+            rollbacks.append({"at_step": step, "to_step": to_step, "lr": lr, "reason": reason})
+            if bar is not None:
+                bar.n = to_step
+                bar.set_postfix_str(f"rollback to step {to_step}, lr {lr:.3g}")
+            step = to_step
+            continue
+        step += 1
+        if bar is not None:
+            bar.update(1)
+            if step % cfg.print_frequency == 0 or step == cfg.iterations:
+                bar.set_postfix(loss=f"{total:.4g}", content=f"{content:.3g}", style=f"{style:.3g}")
+    if bar is not None:
+        bar.close()
+    return result(step)
