@@ -1,0 +1,464 @@
+"""The style-transfer form of ``03_style_transfer.ipynb``, as ipywidgets.
+
+It mirrors the original Colab form: the same fields under the same names, with controls
+that cannot hold most bad values (dropdowns of the audio files found, multi-selects of the
+feature layers by name, bounded sliders). :func:`config_from_values` turns the field values
+into a :class:`~amnst_lib.config.RunConfig` and is all the headless notebook needs;
+:class:`TransferForm` adds the widgets, a Run button and the result display. A value the
+library refuses (an :class:`~amnst_lib.errors.AmnstError`) is shown as a message beside the
+form, never as a traceback.
+
+Field names (the original's where it had one):
+
+=============================== =======================================================
+audio_dir                       folder of audio files (the original's directory_path)
+content, style                  file name or number in that folder
+weights_file                    trained weights (.weights.h5 or the original's .npy);
+                                empty = seeded random weights
+segments_to_include             use at most this many 5 s segments (0 = whole clip)
+content_layers, style_layers    feature layers by name or original index
+content_weight, style_weight    loss weights
+target_type                     initial target: content, style, zero, random
+iterations_for_nst              optimisation steps
+initial_learning_rate           step size (0 or None = the optimiser's default)
+decay_steps, decay_rate         exponential decay of the step size
+print_frequency                 loss report interval
+decay_on_excess                 halve the step size when a step overflows
+rollback_on_excess              roll back on overflow (off = stop at the first overflow)
+max_retries_on_excess           rollbacks allowed per run
+history_buffer_size             good steps kept for rollbacks
+target_segments_to_reconstruct  turn only the first N segments into audio (0 = all)
+play_content_and_style          show players for the inputs too
+max_seconds                     load only the first seconds of each file (0 = all)
+griffin_lim_iterations          Griffin-Lim iterations of the reconstruction
+out_dir                         folder for run folders (empty = write nothing)
+=============================== =======================================================
+
+(The original's ``mount_drive`` and ``pwd`` live in the notebook's Colab cell;
+``reset_nst_inputs`` is not needed: every run reloads its inputs.)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import INITS, AnalysisConfig, ReconstructionConfig, RunConfig, TransferConfig
+from .errors import AmnstError, ParameterError
+from .model import FEATURE_LAYERS, resolve_layers
+from .notebook_utils import list_audio_files, pick_file, resolve_audio_dir
+
+_T = TransferConfig()
+
+#: Default field values: the original form's defaults (layers by name).
+DEFAULTS: dict[str, Any] = {
+    "audio_dir": "",
+    "content": "mus01_baroque_bach_brandenburg2.wav",
+    "style": "amb04_stream.wav",
+    "weights_file": "",
+    "segments_to_include": 5,
+    "content_layers": list(resolve_layers(_T.content_layers)),
+    "style_layers": list(resolve_layers(_T.style_layers)),
+    "content_weight": _T.content_weight,
+    "style_weight": _T.style_weight,
+    "target_type": _T.init,
+    "iterations_for_nst": _T.iterations,
+    "initial_learning_rate": 0.0,
+    "decay_steps": _T.decay_steps,
+    "decay_rate": _T.decay_rate,
+    "print_frequency": _T.print_frequency,
+    "decay_on_excess": _T.decay_on_excess,
+    "rollback_on_excess": True,
+    "max_retries_on_excess": _T.max_retries,
+    "history_buffer_size": _T.history_buffer_size,
+    "target_segments_to_reconstruct": 0,
+    "play_content_and_style": True,
+    "max_seconds": 0.0,
+    "griffin_lim_iterations": ReconstructionConfig().n_iter,
+    "out_dir": "",
+}
+
+
+def _number(values: dict, name: str, kind=float) -> Any:
+    value = values[name]
+    if isinstance(value, bool) or value is None:
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if kind is float and not math.isfinite(number):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    if kind is int and number != float(value):
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    return number
+
+
+def _count_or_none(values: dict, name: str) -> int | None:
+    """A 'how many' field where 0 (or None/empty) means all."""
+    if values[name] in (None, ""):
+        return None
+    n = _number(values, name, int)
+    if n < 0:
+        raise ParameterError(f"{name} must be >= 0 (0 = all), got {n}")
+    return n or None
+
+
+def _layers(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return resolve_layers(value)
+
+
+def config_from_values(values: dict[str, Any]) -> RunConfig:
+    """The RunConfig for a set of form field values (missing fields take :data:`DEFAULTS`).
+
+    Raises
+    ------
+    AmnstError
+        ParameterError or LayerError naming the field that is wrong.
+    """
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
+    v = {**DEFAULTS, **values}
+    lr = v["initial_learning_rate"]
+    lr = None if lr in (None, "", 0, 0.0) else _number(v, "initial_learning_rate")
+    if lr is not None and lr <= 0:
+        raise ParameterError(f"initial_learning_rate must be > 0 (0 = the optimiser's default), got {lr}")
+    history = _number(v, "history_buffer_size", int)
+    retries = _number(v, "max_retries_on_excess", int)
+    transfer = TransferConfig(
+        content_layers=_layers(v["content_layers"]),
+        style_layers=_layers(v["style_layers"]),
+        content_weight=_number(v, "content_weight"),
+        style_weight=_number(v, "style_weight"),
+        iterations=_number(v, "iterations_for_nst", int),
+        init=str(v["target_type"]).strip().lower(),
+        learning_rate=lr,
+        decay_steps=_number(v, "decay_steps", int),
+        decay_rate=_number(v, "decay_rate"),
+        max_segments=_count_or_none(v, "segments_to_include"),
+        history_buffer_size=history,
+        rollback_steps=max(1, min(_T.rollback_steps, history)),
+        max_retries=retries if bool(v["rollback_on_excess"]) else 0,
+        decay_on_excess=bool(v["decay_on_excess"]),
+        print_frequency=_number(v, "print_frequency", int),
+    )
+    reconstruction = ReconstructionConfig(n_iter=_number(v, "griffin_lim_iterations", int))
+    return RunConfig(analysis=AnalysisConfig(), transfer=transfer, reconstruction=reconstruction)
+
+
+def resolve_inputs(values: dict[str, Any]) -> tuple[Path, Path]:
+    """Content and style file paths from ``audio_dir`` and the two choices (name or number)."""
+    v = {**DEFAULTS, **values}
+    folder = resolve_audio_dir(v["audio_dir"])
+    files = list_audio_files(folder)
+    return pick_file(v["content"], files, "content"), pick_file(v["style"], files, "style")
+
+
+def run_from_values(values: dict[str, Any], *, progress: bool = True, model=None):
+    """Run one style transfer from form field values, as the Run button does.
+
+    The run folder is ``out_dir/<content>__<style>`` (replaced if it exists); with an
+    empty ``out_dir`` nothing is written.
+
+    Returns
+    -------
+    amnst_lib.pipeline.RunResult
+
+    Raises
+    ------
+    AmnstError
+        For anything the user can fix (the message says what).
+    """
+    from .pipeline import run_transfer
+
+    v = {**DEFAULTS, **values}
+    config = config_from_values(v)
+    content, style = resolve_inputs(v)
+    weights = str(v["weights_file"]).strip() or None
+    if weights is not None and not Path(weights).expanduser().exists():
+        in_folder = resolve_audio_dir(v["audio_dir"]) / weights
+        if in_folder.exists():
+            weights = str(in_folder)
+    max_seconds = None if v["max_seconds"] in (None, "", 0, 0.0) else _number(v, "max_seconds")
+    if max_seconds is not None and max_seconds <= 0:
+        raise ParameterError(f"max_seconds must be > 0 (0 = whole clip), got {max_seconds}")
+    out_root = str(v["out_dir"]).strip()
+    out_dir = Path(out_root).expanduser() / f"{content.stem}__{style.stem}" if out_root else None
+    return run_transfer(content, style, out_dir, config=config, weights=weights, overwrite=True,
+                        progress=progress, max_seconds=max_seconds,
+                        segments_to_reconstruct=_count_or_none(v, "target_segments_to_reconstruct"),
+                        model=model)
+
+
+class TransferForm:
+    """The ipywidgets form: fields, a Run button, a message beside them, results below.
+
+    Attributes
+    ----------
+    widget : ipywidgets.Widget
+        The whole form; ``display(form.widget)``.
+    controls : dict of str to ipywidgets.Widget
+        One control per field of :data:`DEFAULTS`.
+    message : str
+        The last error message ('' after a successful run).
+    result : RunResult or None
+        The last successful run.
+    """
+
+    def __init__(self, audio_dir: str | Path = "", values: dict[str, Any] | None = None,
+                 out_dir: str | Path = ""):
+        import ipywidgets as w
+
+        self.w = w
+        self.result = None
+        self.message = ""
+        init = {**DEFAULTS, **(values or {})}
+        if str(audio_dir or ""):
+            init["audio_dir"] = str(audio_dir)
+        if str(out_dir or ""):
+            init["out_dir"] = str(out_dir)
+        unknown = sorted(set(init) - set(DEFAULTS))
+        if unknown:
+            raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
+        style = {"description_width": "190px"}
+        wide = w.Layout(width="480px")
+        layer_options = [(f"{i}: {name}", name) for i, name in enumerate(FEATURE_LAYERS)]
+
+        def slider(cls, name, lo, hi, step=1, **kw):
+            return cls(value=_clamp(init[name], lo, hi), min=lo, max=hi, step=step, description=name,
+                       style=style, layout=wide, continuous_update=False, **kw)
+
+        c = {
+            "audio_dir": w.Text(value=str(init["audio_dir"]), description="audio_dir",
+                                placeholder="empty: the bundled examples", style=style, layout=wide),
+            "content": w.Dropdown(description="content", style=style, layout=wide),
+            "style": w.Dropdown(description="style", style=style, layout=wide),
+            "weights_file": w.Text(value=str(init["weights_file"] or ""), description="weights_file",
+                                   placeholder="empty: untrained (seeded random) network", style=style, layout=wide),
+            "segments_to_include": slider(w.IntSlider, "segments_to_include", 0, 24),
+            "content_layers": w.SelectMultiple(options=layer_options, rows=6, description="content_layers",
+                                               style=style, layout=wide),
+            "style_layers": w.SelectMultiple(options=layer_options, rows=6, description="style_layers",
+                                             style=style, layout=wide),
+            "content_weight": w.FloatLogSlider(value=_clamp(init["content_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
+                                               step=0.1, description="content_weight", style=style, layout=wide,
+                                               continuous_update=False),
+            "style_weight": w.FloatLogSlider(value=_clamp(init["style_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
+                                             step=0.1, description="style_weight", style=style, layout=wide,
+                                             continuous_update=False),
+            "target_type": w.Dropdown(options=list(INITS), value=init["target_type"], description="target_type",
+                                      style=style, layout=wide),
+            "iterations_for_nst": slider(w.IntSlider, "iterations_for_nst", 0, 2000),
+            "initial_learning_rate": w.BoundedFloatText(value=float(init["initial_learning_rate"] or 0.0), min=0.0,
+                                                        max=10.0, step=0.001, description="initial_learning_rate",
+                                                        style=style, layout=wide),
+            "decay_steps": slider(w.IntSlider, "decay_steps", 1, 1000),
+            "decay_rate": slider(w.FloatSlider, "decay_rate", 0.01, 2.0, step=0.01),
+            "print_frequency": slider(w.IntSlider, "print_frequency", 1, 500),
+            "decay_on_excess": w.Checkbox(value=bool(init["decay_on_excess"]), description="decay_on_excess",
+                                          style=style),
+            "rollback_on_excess": w.Checkbox(value=bool(init["rollback_on_excess"]),
+                                             description="rollback_on_excess", style=style),
+            "max_retries_on_excess": slider(w.IntSlider, "max_retries_on_excess", 0, 100),
+            "history_buffer_size": slider(w.IntSlider, "history_buffer_size", 1, 100),
+            "target_segments_to_reconstruct": slider(w.IntSlider, "target_segments_to_reconstruct", 0, 24),
+            "play_content_and_style": w.Checkbox(value=bool(init["play_content_and_style"]),
+                                                 description="play_content_and_style", style=style),
+            "max_seconds": w.BoundedFloatText(value=float(init["max_seconds"] or 0.0), min=0.0, max=3600.0,
+                                              step=1.0, description="max_seconds", style=style, layout=wide),
+            "griffin_lim_iterations": slider(w.IntSlider, "griffin_lim_iterations", 1, 500),
+            "out_dir": w.Text(value=str(init["out_dir"] or ""), description="out_dir",
+                              placeholder="empty: write nothing", style=style, layout=wide),
+        }
+        self.controls = c
+        self._refresh_files()
+        self._set_choice("content", init["content"])
+        self._set_choice("style", init["style"])
+        for name in ("content_layers", "style_layers"):
+            self._set_layers(name, init[name])
+        c["audio_dir"].observe(lambda _change: self._refresh_files(), names="value")
+
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.run_button.on_click(lambda _b: self.run())
+        self.status = w.HTML()
+        self.message_box = w.HTML()
+        self.progress = w.Output()
+        self.output = w.Output()
+        hint = w.HTML("<small>Numbers 0 mean 'all' (segments, seconds) or 'default' "
+                      "(learning rate). Hold Ctrl/Cmd to pick several layers.</small>")
+
+        def section(title, names):
+            return w.VBox([w.HTML(f"<b>{title}</b>")] + [c[n] for n in names])
+
+        fields = w.VBox([
+            section("Audio", ["audio_dir", "content", "style", "max_seconds", "segments_to_include",
+                              "play_content_and_style"]),
+            section("Network", ["weights_file", "content_layers", "style_layers", "content_weight",
+                                "style_weight"]),
+            section("Optimisation", ["target_type", "iterations_for_nst", "initial_learning_rate", "decay_steps",
+                                     "decay_rate", "print_frequency", "decay_on_excess", "rollback_on_excess",
+                                     "max_retries_on_excess", "history_buffer_size"]),
+            section("Output", ["target_segments_to_reconstruct", "griffin_lim_iterations", "out_dir"]),
+            hint,
+        ])
+        side = w.VBox([self.run_button, self.status, self.message_box, self.progress],
+                      layout=w.Layout(width="380px", margin="0 0 0 20px"))
+        self.widget = w.VBox([w.HBox([fields, side]), self.output])
+
+    # -- fields -------------------------------------------------------------------------
+
+    def _refresh_files(self) -> None:
+        """Fill the content/style dropdowns from the audio folder (keeping the choices)."""
+        c = self.controls
+        try:
+            files = list_audio_files(resolve_audio_dir(c["audio_dir"].value))
+            self._show_message("")
+        except AmnstError as e:
+            files = []
+            self._show_message(str(e))
+        options = [(f"{i}: {p.name}", p.name) for i, p in enumerate(files)]
+        for name in ("content", "style"):
+            old = c[name].value
+            c[name].options = options
+            names = [v for _, v in options]
+            c[name].value = old if old in names else (names[0] if names and name == "content"
+                                                      else names[min(1, len(names) - 1)] if names else None)
+
+    def _set_choice(self, name: str, choice) -> None:
+        files = [Path(v) for _, v in self.controls[name].options]
+        if not files:
+            return
+        try:
+            self.controls[name].value = pick_file(choice, files, name).name
+        except AmnstError as e:
+            self._show_message(str(e))
+
+    def _set_layers(self, name: str, spec) -> None:
+        self.controls[name].value = _layers(spec)
+
+    def set_values(self, **values) -> None:
+        """Set fields programmatically (content/style by name or number, layers by name or index).
+
+        Raises
+        ------
+        AmnstError
+            For an unknown field, a layer that does not exist or a file not in the folder.
+        """
+        unknown = sorted(set(values) - set(DEFAULTS))
+        if unknown:
+            raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
+        if "audio_dir" in values:
+            self.controls["audio_dir"].value = str(values.pop("audio_dir") or "")
+        for name, value in values.items():
+            control = self.controls[name]
+            if name in ("content", "style"):
+                files = [Path(v) for _, v in control.options]
+                control.value = pick_file(value, files, name).name
+            elif name in ("content_layers", "style_layers"):
+                self._set_layers(name, value)
+            elif name in ("initial_learning_rate", "max_seconds"):
+                control.value = float(value or 0.0)
+            else:
+                control.value = value
+
+    def values(self) -> dict[str, Any]:
+        """The current field values, as :func:`config_from_values` takes them."""
+        out = {name: control.value for name, control in self.controls.items()}
+        for name in ("content_layers", "style_layers"):
+            out[name] = list(out[name])
+        return out
+
+    def to_run_config(self) -> RunConfig:
+        """The RunConfig of the current values.
+
+        Raises
+        ------
+        AmnstError
+            If a value is refused (the message names the field).
+        """
+        if not self.controls["content"].options:
+            resolve_audio_dir(self.controls["audio_dir"].value)  # raises the folder's own message
+            raise ParameterError("the audio folder has no audio files (WAV, FLAC, OGG, MP3)")
+        return config_from_values(self.values())
+
+    # -- running ------------------------------------------------------------------------
+
+    def _show_message(self, text: str) -> None:
+        import html
+
+        self.message = text
+        if hasattr(self, "message_box"):
+            self.message_box.value = (f"<div style='color:#b00020;border-left:3px solid #b00020;padding-left:8px'>"
+                                      f"{html.escape(text)}</div>" if text else "")
+
+    def run(self, show_results: bool = True):
+        """The Run button: check the values, run the transfer, show the result.
+
+        Errors the user can fix are shown beside the form and return None; they are never
+        raised. With ``show_results`` the players and figures appear below the form.
+
+        Returns
+        -------
+        RunResult or None
+        """
+        from IPython.display import display
+
+        self._show_message("")
+        self.run_button.disabled = True
+        self.status.value = "<i>Running…</i>"
+        self.progress.clear_output()
+        start = time.perf_counter()
+        try:
+            self.to_run_config()
+            with self.progress:
+                result = run_from_values(self.values(), progress=True)
+        except AmnstError as e:
+            self._show_message(str(e))
+            self.status.value = "<b>Not run</b>: see the message below."
+            return None
+        finally:
+            self.run_button.disabled = False
+        self.result = result
+        seconds = time.perf_counter() - start
+        where = f" → {result.wav_path}" if result.wav_path else ""
+        self.status.value = f"<b>Done</b> in {seconds:.1f} s{where}"
+        if show_results:
+            from .notebook_utils import show_transfer_result
+
+            self.output.clear_output()
+            with self.output:
+                show_transfer_result(result, play_inputs=bool(self.controls["play_content_and_style"].value))
+        return result
+
+
+def _clamp(value, lo, hi):
+    try:
+        return min(max(value, lo), hi)
+    except TypeError:
+        return lo
+
+
+def build_transfer_form(audio_dir: str | Path = "", values: dict[str, Any] | None = None,
+                        out_dir: str | Path = "") -> TransferForm:
+    """Build the style-transfer form.
+
+    Parameters
+    ----------
+    audio_dir : str or Path
+        Folder whose audio files fill the content and style dropdowns ('' = the examples).
+    values : dict or None
+        Initial field values (see :data:`DEFAULTS`; content/style by name or number).
+    out_dir : str or Path
+        Folder for the run folders ('' = write nothing).
+
+    Returns
+    -------
+    TransferForm
+        ``display(form.widget)`` to show it.
+    """
+    return TransferForm(audio_dir, values, out_dir)

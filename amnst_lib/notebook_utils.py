@@ -1,0 +1,262 @@
+"""What only the notebooks need: Colab detection, example files, audio players, tables.
+
+The notebooks under ``notebooks/`` are thin clients of the library; this module holds the
+few helpers that exist for them alone (as magenta/ddsp's ``colab_utils`` does): finding the
+bundled example clips wherever the notebook runs (JupyterLab, Colab, papermill), picking a
+file from a folder by name or by number as the original Colab form did, an audio player
+that copes with silence, and a small HTML table whose cells may themselves be players.
+Nothing here computes audio; it only shows what the other modules computed.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .audio import SUPPORTED_EXTENSIONS
+from .errors import AudioFileError
+
+#: Where the bundled examples live relative to the repository root.
+EXAMPLES_SUBDIR = Path("data") / "examples"
+
+#: Where the Colab setup cell clones the repository.
+COLAB_CLONE_DIR = Path("/content/amnst")
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (its runtime module is already imported there)."""
+    return "google.colab" in sys.modules
+
+
+def repo_root() -> Path | None:
+    """The repository checkout this package was installed from, if there is one."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "notebooks").is_dir() or (root / EXAMPLES_SUBDIR).is_dir() else None
+
+
+def find_examples_dir() -> Path:
+    """The folder of bundled example clips, wherever the notebook runs.
+
+    Looks in the repository the package was installed from, next to the current folder
+    (``notebooks/`` or the repository root) and in Colab's clone.
+
+    Raises
+    ------
+    AudioFileError
+        If no candidate folder exists.
+    """
+    candidates = [Path.cwd() / EXAMPLES_SUBDIR, Path.cwd().parent / EXAMPLES_SUBDIR,
+                  COLAB_CLONE_DIR / EXAMPLES_SUBDIR]
+    root = repo_root()
+    if root is not None:
+        candidates.insert(0, root / EXAMPLES_SUBDIR)
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    raise AudioFileError(
+        "the bundled example folder data/examples was not found; set audio_dir to a folder "
+        "of audio files (looked in: " + ", ".join(str(c) for c in candidates) + ")")
+
+
+def resolve_audio_dir(audio_dir: str | Path | None) -> Path:
+    """``audio_dir`` as a folder path; empty or None means the bundled examples."""
+    if audio_dir is None or str(audio_dir).strip() == "":
+        return find_examples_dir()
+    path = Path(str(audio_dir).strip()).expanduser()
+    if not path.is_dir():
+        raise AudioFileError(f"{path}: no such folder. Set the audio directory to a folder of audio files.")
+    return path
+
+
+def default_output_dir() -> Path:
+    """Where notebook runs write: ``outputs/notebook_runs`` in the checkout, else ``./amnst_outputs``."""
+    root = repo_root()
+    return root / "outputs" / "notebook_runs" if root is not None else Path.cwd() / "amnst_outputs"
+
+
+def list_audio_files(directory: str | Path) -> list[Path]:
+    """Audio files directly in ``directory``, sorted by name (their numbers are list positions)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted((p for p in directory.iterdir()
+                   if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS and not p.name.startswith(".")),
+                  key=lambda p: p.name.lower())
+
+
+def pick_file(choice: str | int | Path, files: Sequence[Path], what: str = "file") -> Path:
+    """One of ``files`` by name (with or without extension), number (0-based) or path.
+
+    This is the original form's "name or numeric id" rule.
+
+    Raises
+    ------
+    AudioFileError
+        If ``choice`` matches nothing; the message lists the choices.
+    """
+    listing = "; ".join(f"{i}: {p.name}" for i, p in enumerate(files)) or "(the folder has no audio files)"
+    if isinstance(choice, (bool, np.bool_)):
+        raise AudioFileError(f"{what} {choice!r} is neither a file name nor a number; choose one of {listing}")
+    text = str(choice).strip()
+    if isinstance(choice, (int, np.integer)) or text.isdigit():
+        i = int(text)
+        if 0 <= i < len(files):
+            return files[i]
+        raise AudioFileError(f"{what} number {i} is out of range; choose one of {listing}")
+    if not text:
+        raise AudioFileError(f"no {what} chosen; choose one of {listing}")
+    for p in files:
+        if text in (p.name, p.stem):
+            return p
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    raise AudioFileError(f"{what} {text!r} is not in the folder; choose one of {listing}")
+
+
+def audio_player(y: np.ndarray, sr: int, *, autoplay: bool = False):
+    """An ``IPython.display.Audio`` player for a mono waveform (peak-normalised for listening).
+
+    A silent or empty waveform gets a silent player instead of IPython's division by zero.
+    """
+    from IPython.display import Audio
+
+    y = np.nan_to_num(np.asarray(y, dtype=np.float32).ravel())
+    if y.size == 0:
+        y = np.zeros(1, dtype=np.float32)
+    peak = float(np.max(np.abs(y)))
+    return Audio(y, rate=int(sr), autoplay=autoplay, normalize=peak > 0)
+
+
+class Table:
+    """A small table that shows as HTML in a notebook and as aligned text elsewhere.
+
+    Cells may be numbers, strings or objects with ``_repr_html_`` (e.g. an audio player).
+
+    Parameters
+    ----------
+    rows : iterable of sequences
+        One sequence of cells per row.
+    columns : sequence of str
+        Column headings.
+    floatfmt : str
+        Format of float cells.
+    title : str or None
+        Caption.
+    """
+
+    def __init__(self, rows: Iterable[Sequence[Any]], columns: Sequence[str], *,
+                 floatfmt: str = ".3f", title: str | None = None):
+        self.rows = [list(r) for r in rows]
+        self.columns = list(columns)
+        self.floatfmt = floatfmt
+        self.title = title
+
+    def _text(self, cell: Any) -> str:
+        if isinstance(cell, (float, np.floating)):
+            return format(float(cell), self.floatfmt)
+        if hasattr(cell, "_repr_html_") and not isinstance(cell, str):
+            return f"<{type(cell).__name__}>"
+        return str(cell)
+
+    def _html_cell(self, cell: Any) -> str:
+        if hasattr(cell, "_repr_html_") and not isinstance(cell, str):
+            return cell._repr_html_() or ""
+        return html.escape(self._text(cell))
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{self._html_cell(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __str__(self) -> str:
+        cells = [self.columns] + [[self._text(c) for c in r] for r in self.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(([self.title] if self.title else []) + lines)
+
+    __repr__ = __str__
+
+
+def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], **kwargs) -> Table:
+    """Build a :class:`Table` (HTML in a notebook, text in a terminal)."""
+    return Table(rows, columns, **kwargs)
+
+
+def metrics_table(metrics: dict[str, float] | None):
+    """The run's quality figures as a table (``amnst_lib.metrics.format_table`` if present)."""
+    metrics = metrics or {}
+    try:
+        from .metrics import format_table
+    except ImportError:
+        format_table = None
+    if format_table is not None:
+        try:
+            return _Text(format_table(metrics))
+        except Exception:  # a display helper must not lose the run's result
+            pass
+    return table(sorted(metrics.items()), ["metric", "value"], floatfmt=".4g", title="Quality figures")
+
+
+class _Text:
+    """Preformatted text that shows monospaced in a notebook."""
+
+    def __init__(self, text: str):
+        self.text = str(text)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.text)}</pre>"
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def show_transfer_result(result, *, play_inputs: bool = True) -> None:
+    """Show one style-transfer result: players, spectrograms, loss curve, quality figures.
+
+    Parameters
+    ----------
+    result : amnst_lib.pipeline.RunResult
+    play_inputs : bool
+        Also give players for the content and style (the original's
+        ``play_content_and_style``).
+    """
+    from IPython.display import display
+
+    from .plots import plot_loss, plot_mels
+
+    sr = result.sr
+    rows = []
+    if play_inputs:
+        rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
+    rows.append(("output", audio_player(result.output, sr)))
+    display(table(rows, ["", "player"]))
+    cfg = _analysis_config(result)
+    display(plot_mels({"content": result.content_mel, "style": result.style_mel,
+                       "output": result.output_mel}, cfg))
+    if result.history:
+        display(plot_loss(result.history))
+    display(metrics_table(result.metrics))
+    if result.wav_path is not None:
+        print(f"Output written to {result.wav_path}")
+
+
+def _analysis_config(result):
+    """The AnalysisConfig a result was made with (from its run record), else the default."""
+    from .config import AnalysisConfig
+
+    try:
+        return AnalysisConfig.from_dict(result.record["config"]["analysis"])
+    except Exception:
+        try:
+            return AnalysisConfig.from_dict(result.record["analysis"])
+        except Exception:
+            return AnalysisConfig(sr=int(result.sr))

@@ -1,0 +1,126 @@
+"""Figures for looking at a run: waveform, mel spectrograms side by side, the loss curve.
+
+Plotting sits at the edge of the flow: each function takes arrays (or a run's loss
+history) and returns a :class:`matplotlib.figure.Figure`, made without pyplot so that a
+notebook shows it exactly once and a script can ``fig.savefig(...)`` it. Decibels are for
+the eye only: the network and the optimisation work on linear magnitude mel spectrograms.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .config import AnalysisConfig
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def plot_waveform(y: np.ndarray, sr: int, *, title: str | None = None) -> Figure:
+    """Waveform against time in seconds.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,)
+        Mono waveform.
+    sr : int
+        Sample rate in Hz.
+    """
+    import librosa.display
+
+    fig = _figure(10, 2.5)
+    ax = fig.add_subplot()
+    librosa.display.waveshow(np.asarray(y, dtype=np.float32), sr=sr, ax=ax)
+    ax.set(xlabel="time (s)", ylabel="amplitude", title=title or f"Waveform ({len(y) / sr:.1f} s at {sr} Hz)")
+    return fig
+
+
+def to_db(mel: np.ndarray, power: float = 1.0, ref: float | None = None, top_db: float = 80.0) -> np.ndarray:
+    """Decibels of a magnitude (``power=1``) or power (``power=2``) spectrogram, for display."""
+    mel = np.maximum(np.asarray(mel, dtype=np.float64), 0.0)
+    ref = float(ref if ref is not None else (mel.max() if mel.size else 1.0)) or 1.0
+    floor = 10.0 ** (-top_db / (10.0 * power))
+    db = (10.0 * power) * np.log10(np.maximum(mel / ref, floor))
+    return db.astype(np.float32)
+
+
+def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConfig(), *,
+              db: bool = True, shared_scale: bool = True, title: str | None = None,
+              segment_lines: bool = False) -> Figure:
+    """Mel spectrograms side by side, on a mel frequency axis and a time axis.
+
+    Parameters
+    ----------
+    mels : mapping of str to np.ndarray, each shape (n_mels, n_frames)
+        Titles and spectrograms (made with ``cfg``).
+    cfg : AnalysisConfig
+        Their analysis settings (sample rate, hop, power, segment width).
+    db : bool
+        Show decibels (relative to the loudest value) rather than linear values.
+    shared_scale : bool
+        One colour scale for all panels, so that levels compare across panels.
+    segment_lines : bool
+        Draw the 431-frame segment boundaries.
+    """
+    import librosa.display
+
+    items = list(mels.items())
+    if not items:
+        raise ValueError("plot_mels needs at least one spectrogram")
+    fig = _figure(max(4.5 * len(items), 6), 3.6)
+    axes = fig.subplots(1, len(items), squeeze=False)[0]
+    peak = max(float(np.max(m)) if np.size(m) else 0.0 for _, m in items) or 1.0
+    for ax, (name, mel) in zip(axes, items):
+        mel = np.asarray(mel)
+        if db:
+            data = to_db(mel, cfg.power, ref=peak if shared_scale else None)
+            vmin, vmax, label = -80.0, 0.0, "dB"
+        else:
+            data = mel
+            vmin, vmax, label = (0.0, peak, "linear") if shared_scale else (None, None, "linear")
+        img = librosa.display.specshow(data, sr=cfg.sr, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
+                                       x_axis="time", y_axis="mel", ax=ax, vmin=vmin, vmax=vmax,
+                                       cmap="magma")
+        if segment_lines:
+            seconds = cfg.segment_seconds
+            for k in range(1, int(np.ceil(mel.shape[1] / cfg.segment_frames))):
+                ax.axvline(k * seconds, color="cyan", lw=1.2, ls="--")
+        ax.set_title(name)
+        fig.colorbar(img, ax=ax, label=label, format="%+.0f" if db else None)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") -> Figure:
+    """Total, content and style loss per step, on a log y axis.
+
+    Parameters
+    ----------
+    history : sequence of dict
+        One dict per step with keys ``step``, ``total``, ``content``, ``style`` (``lr``
+        is ignored). Non-positive or non-finite values are left out of the log plot.
+    """
+    fig = _figure(7, 3.5)
+    ax = fig.add_subplot()
+    history = list(history)
+    steps = np.array([h.get("step", i) for i, h in enumerate(history)], dtype=float)
+    plotted = False
+    for key, style in (("total", "-"), ("content", "--"), ("style", ":")):
+        values = np.array([h.get(key, np.nan) for h in history], dtype=float)
+        ok = np.isfinite(values) & (values > 0)
+        if ok.any():
+            ax.plot(steps[ok], values[ok], style, label=key, lw=1.8)
+            plotted = True
+    if plotted:
+        ax.set_yscale("log")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.grid(True, which="both", alpha=0.3)
+    return fig

@@ -1,0 +1,362 @@
+"""Write the tutorial notebooks from the cell sources below (``python notebooks/_build_notebooks.py``).
+
+The notebooks are generated so that they stay reviewable as plain Python and carry no
+outputs: edit the cells here, run this script, commit both. Each notebook opens with the
+Colab setup cell, then its ``parameters`` cell (tagged for papermill); its small CI
+parameters are kept in ``metadata["amnst"]["ci_parameters"]``, which
+``python -m amnst_lib.notebooks`` (``make notebooks``, the tests) injects.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+COLAB_SETUP = '''\
+# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# In JupyterLab or headless (papermill) this cell does nothing.
+import sys
+
+IN_COLAB = "google.colab" in sys.modules
+REPO_URL = "https://github.com/amnst-project/amnst"  # a fork? put its URL here
+MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive/... as the audio folder
+
+if IN_COLAB:
+    !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
+    !pip install --quiet /content/amnst
+    if MOUNT_DRIVE:
+        from google.colab import drive
+        drive.mount("/content/drive")'''
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str, tags: list[str] | None = None):
+    cell = new_code_cell(text.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def notebook(cells, ci_parameters: dict, colab_title: str):
+    nb = new_notebook(cells=[code(COLAB_SETUP)] + cells)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: regenerating gives the same file
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["colab"] = {"name": colab_title, "provenance": []}
+    nb.metadata["amnst"] = {"ci_parameters": ci_parameters}
+    return nb
+
+
+# --------------------------------------------------------------------------------------
+# 01 Audio preprocessing
+# --------------------------------------------------------------------------------------
+
+NB01 = [
+    code('''
+# Parameters (papermill injects CI-sized values after this cell).
+audio_path = ""  # empty: the bundled Bach example; or a path to any WAV/FLAC/OGG/MP3
+seconds = 10.0  # how much of the clip to load
+mel_band_counts = [128, 256, 384]  # mel band counts to try (384: as the classifier)
+griffin_lim_iterations = [8, 32, 100]  # Griffin-Lim iteration counts to try
+ci = False  # True in CI runs
+out_dir = ""  # where to write the reconstruction table (empty: write nothing)
+''', tags=["parameters"]),
+    md('''
+# 01 · Audio preprocessing
+
+AM-NST never sees a waveform. Audio becomes a **mel spectrogram**, the spectrogram is cut
+into **431-frame segments** (the classifier's input, about 5 s each), the style transfer
+edits those, and at the end the mel spectrogram goes back to audio with **Griffin-Lim**.
+This notebook walks through each step on one clip and measures what the round trip costs.
+'''),
+    code('''
+%matplotlib inline
+from pathlib import Path
+import time
+
+import numpy as np
+import librosa
+from IPython.display import display
+
+from amnst_lib.audio import load_audio
+from amnst_lib.config import AnalysisConfig, ReconstructionConfig
+from amnst_lib.notebook_utils import audio_player, find_examples_dir, table
+from amnst_lib.plots import plot_mels, plot_waveform
+from amnst_lib.segments import split_segments
+from amnst_lib.spectrum import mel_spectrogram, mel_to_audio, spectral_convergence
+
+cfg = AnalysisConfig()  # sr 22050, n_fft 1024, hop 256, 384 mels, 431-frame segments, magnitude
+path = Path(audio_path) if audio_path else find_examples_dir() / "mus01_baroque_bach_brandenburg2.wav"
+y = load_audio(path, cfg.sr, max_seconds=seconds)
+print(f"{path.name}: {len(y) / cfg.sr:.2f} s at {cfg.sr} Hz, peak {np.abs(y).max():.2f}")
+'''),
+    md('''
+## The waveform
+
+`load_audio` gives mono float32 at 22050 Hz, the rate of the GTZAN tracks the classifier was
+trained on; any other rate or channel count is converted on loading.
+'''),
+    code('''
+display(plot_waveform(y, cfg.sr, title=path.name))
+audio_player(y, cfg.sr)
+'''),
+    md('''
+## STFT and mel: magnitude, power, decibels
+
+The STFT (1024-sample windows, hop 256 = 11.6 ms) gives a complex spectrogram. Its
+**magnitude** |X| is pooled into 384 mel bands by the mel filterbank. Three versions of the
+same picture:
+
+* **magnitude mel** (`power=1`): what the classifier was trained on, and so what the style
+  transfer must optimise;
+* **power mel** (`power=2`): the squared magnitude; the original style-transfer notebook
+  used it by mistake;
+* **decibels**: a log scale for the eye; nothing is computed on it.
+'''),
+    code('''
+stft_mag = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length))
+mel_mag = mel_spectrogram(y, cfg)
+mel_pow = mel_spectrogram(y, cfg.replace(power=2.0))
+print(f"STFT magnitude {stft_mag.shape} (frequency bins, frames); mel {mel_mag.shape} (mel bands, frames)")
+display(plot_mels({"magnitude mel (linear)": mel_mag, "power mel (linear)": mel_pow}, cfg,
+                  db=False, shared_scale=False, title="Linear scale: a few loud bins dominate"))
+plot_mels({"magnitude mel (dB)": mel_mag}, cfg, title="Decibels (for viewing only)")
+'''),
+    code('''
+def spread(m):
+    nz = m[m > 0]
+    return [float(nz.min()), float(np.median(nz)), float(m.max()), float(m.max() / np.median(nz))]
+
+table([["magnitude mel", *spread(mel_mag)], ["power mel", *spread(mel_pow)]],
+      ["representation", "smallest > 0", "median", "largest", "largest / median"], floatfmt=".3g",
+      title="Value ranges")
+'''),
+    md('''
+**Why the classifier uses magnitude.** The network was trained on magnitude mels, so its
+filters and batch-norm statistics expect values of that size and spread. The power mel
+squares every value: the largest/median ratio above is squared too, the loudest bins swamp
+everything else, and the losses in the original's style transfer reached 1e10 at step 0 and
+diverged. The dB version compresses the range nicely for plots, but it is negative,
+unbounded below and not what the network saw. (The dark horizontal lines at the bottom of
+the dB plot are mel bands too narrow to contain any FFT bin at n_fft = 1024: they are always
+zero, as they were in training.)
+'''),
+    md('''
+## Segments of 431 frames
+
+The classifier's input is 384 × 431 (about 5 s). A clip is cut into consecutive segments;
+unlike the original, which dropped the remainder, the last segment is zero-padded so the
+whole clip is kept, and the padding is trimmed again after the transfer.
+'''),
+    code('''
+segments = split_segments(mel_mag, cfg.segment_frames)
+n_frames = mel_mag.shape[1]
+print(f"{n_frames} frames -> segments {segments.shape} (segments, mel bands, frames); "
+      f"the original kept {n_frames // cfg.segment_frames} (floor) and dropped {n_frames % cfg.segment_frames} frames")
+rows = []
+for k in range(len(segments)):
+    start, stop = k * cfg.segment_frames, min((k + 1) * cfg.segment_frames, n_frames)
+    rows.append([k, start * cfg.hop_length / cfg.sr, stop * cfg.hop_length / cfg.sr, cfg.segment_frames - (stop - start)])
+display(table(rows, ["segment", "start (s)", "end (s)", "padded frames"], floatfmt=".2f"))
+plot_mels({"magnitude mel with segment boundaries": mel_mag}, cfg, segment_lines=True)
+'''),
+    md('''
+## Back to audio
+
+The transfer's result is a mel spectrogram, so it has to be turned back into sound. Two
+losses stack up: the mel filterbank is inverted only approximately (fewer bands, more
+smearing), and the phase is lost and has to be estimated by Griffin-Lim (fewer iterations,
+more "phasey" artefacts). The table measures both by **spectral convergence** (SC, lower is
+better) against the original clip's STFT magnitude, for several band counts and iteration
+counts (fast Griffin-Lim, momentum 0.99). The first row has no mel step at all: Griffin-Lim
+from the exact STFT magnitude, the best any band count can do.
+'''),
+    code('''
+rows = []
+for n_iter in griffin_lim_iterations:
+    rcfg = ReconstructionConfig(n_iter=int(n_iter))
+    start = time.perf_counter()
+    y_rec = librosa.griffinlim(stft_mag, n_iter=rcfg.n_iter, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
+                               momentum=rcfg.momentum, random_state=rcfg.seed, length=len(y))
+    rows.append(["STFT (no mel)", n_iter, spectral_convergence(stft_mag, y_rec, cfg),
+                 time.perf_counter() - start, audio_player(y_rec, cfg.sr)])
+for n_mels in mel_band_counts:
+    a = cfg.replace(n_mels=int(n_mels))
+    mel = mel_spectrogram(y, a)
+    for n_iter in griffin_lim_iterations:
+        start = time.perf_counter()
+        y_rec = mel_to_audio(mel, a, ReconstructionConfig(n_iter=int(n_iter)), length=len(y))
+        rows.append([f"{n_mels} mels", n_iter, spectral_convergence(stft_mag, y_rec, cfg),
+                     time.perf_counter() - start, audio_player(y_rec, cfg.sr)])
+reconstructions = table(rows, ["from", "Griffin-Lim iterations", "SC", "seconds", "listen"],
+                        title="Reconstruction quality (spectral convergence, lower is better)")
+reconstructions
+'''),
+    code('''
+# Save the figures of the table (without the players) when an output folder is given.
+if out_dir:
+    import csv
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(out_dir) / "reconstruction.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["from", "griffin_lim_iterations", "spectral_convergence", "seconds"])
+        writer.writerows(r[:4] for r in rows)
+    print("wrote", Path(out_dir) / "reconstruction.csv")
+'''),
+    md('''
+**Reading the table.** More mel bands keep more detail (384 bands is close to the STFT row),
+and more Griffin-Lim iterations lower SC with diminishing returns. The library's default
+reconstruction, 384 bands and 64 fast Griffin-Lim iterations, sits where more iterations
+stop being audible. Next: `03_style_transfer.ipynb` runs the transfer itself.
+'''),
+]
+
+NB01_CI = {"seconds": 3.0, "mel_band_counts": [64, 384], "griffin_lim_iterations": [4, 16]}
+
+# --------------------------------------------------------------------------------------
+# 03 Style transfer
+# --------------------------------------------------------------------------------------
+
+NB03 = [
+    code("""
+# Parameters: the original Colab form's fields. The form below starts from these values;
+# headless (papermill) they alone drive the run.
+audio_dir = ""  # folder of audio files; empty: the bundled examples (Drive: "/content/drive/MyDrive/...")
+content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its number in audio_dir
+style = "amb04_stream.wav"  # ambience: a file name or its number
+weights_file = ""  # trained classifier weights (.weights.h5 or the original's .npy); empty: random network
+segments_to_include = 5  # 5 s segments to use (0: the whole clip)
+content_layers = ["identity", "conv1"]  # names, or the original's indices (0 identity, 2 conv1, 4 conv2, ...)
+style_layers = ["conv2", "conv4", "conv6", "conv8"]
+content_weight = 50.0
+style_weight = 10.0
+target_type = "content"  # content, style, zero or random
+iterations_for_nst = 100
+initial_learning_rate = 0.0  # 0: the default of the optimiser
+decay_steps = 10
+decay_rate = 1.0
+print_frequency = 10
+decay_on_excess = True
+rollback_on_excess = True
+max_retries_on_excess = 20
+history_buffer_size = 10
+target_segments_to_reconstruct = 0  # 0: all
+play_content_and_style = True
+max_seconds = 0.0  # load only the first seconds of each file (0: all)
+griffin_lim_iterations = 64
+out_dir = ""  # where run folders go; empty: outputs/notebook_runs in the repository
+run_on_open = True  # run once with these values when the notebook is run top to bottom
+ci = False  # True in CI runs: a refused or failed run fails the notebook
+""", tags=["parameters"]),
+    md("""
+# 03 · Style transfer
+
+Pick a piece of music (the **content**) and an ambience recording (the **style**), choose
+which layers of the genre classifier compare them, and optimise a mel spectrogram that keeps
+the content's notes while taking on the style's texture. Then listen.
+
+The form below mirrors the original Colab form. Change any field and press **Run**: the
+progress bar, then players, spectrograms, the loss curve and the quality figures appear
+under it. Run top to bottom (or headless), the notebook makes one run with the
+`parameters` cell's values and shows it in the cells further down.
+"""),
+    code("""
+%matplotlib inline
+from IPython.display import display
+
+from amnst_lib.form import DEFAULTS, build_transfer_form
+from amnst_lib.notebook_utils import audio_player, default_output_dir, metrics_table, table, _analysis_config
+from amnst_lib.plots import plot_loss, plot_mels
+
+values = {name: globals()[name] for name in DEFAULTS}
+values["out_dir"] = out_dir or str(default_output_dir())
+form = build_transfer_form(values=values)
+form.widget
+"""),
+    md("""
+## One run with the parameters
+
+Invalid values are reported as a message beside the form (and printed here), not as an error.
+"""),
+    code("""
+result = form.run(show_results=False) if run_on_open else None
+if form.message:
+    print(form.message)
+if ci and result is None:
+    raise RuntimeError(f"the run did not complete: {form.message or 'run_on_open is False'}")
+if result is not None:
+    print(f"{len(result.output) / result.sr:.1f} s of output, {len(result.history)} steps, "
+          f"weights: {'trained' if result.weights_info.get('trained') else 'random (untrained)'}")
+    print("written to", result.wav_path)
+"""),
+    md("""
+## Listen
+
+Content (the music), style (the ambience) and the output. A good transfer (the original
+author's criteria): the content's melody and harmony remain, the style's timbre and
+acoustics are present without being merely mixed in, and there is little noise.
+"""),
+    code("""
+if result is not None:
+    rows = [("content", audio_player(result.content, result.sr)), ("style", audio_player(result.style, result.sr))]
+    rows = (rows if play_content_and_style else []) + [("output", audio_player(result.output, result.sr))]
+    display(table(rows, ["", "player"]))
+"""),
+    md("""
+## Spectrograms and loss
+"""),
+    code("""
+if result is not None:
+    display(plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
+                      _analysis_config(result)))
+"""),
+    code("""
+if result is not None:
+    display(plot_loss(result.history, title="Loss per step (log scale)"))
+"""),
+    md("""
+## Quality figures
+
+Measured on the written audio (see `amnst_lib.metrics`): how much of the content's harmony
+and rhythm survive, how far the timbre moved towards the style, whether the output is just
+a mix of the two, and how faithfully the mel spectrogram was turned back into sound.
+"""),
+    code("""
+if result is not None:
+    display(metrics_table(result.metrics))
+"""),
+]
+
+NB03_CI = {"iterations_for_nst": 3, "max_seconds": 3.0, "segments_to_include": 1, "griffin_lim_iterations": 8,
+           "print_frequency": 1}
+
+
+def build(names=None) -> list[Path]:
+    books = {
+        "01_audio_preprocessing.ipynb": notebook(NB01, NB01_CI, "AM-NST 01 audio preprocessing"),
+        "03_style_transfer.ipynb": notebook(NB03, NB03_CI, "AM-NST 03 style transfer"),
+    }
+    written = []
+    for name, nb in books.items():
+        if names and name not in names:
+            continue
+        nbformat.validate(nb)
+        path = HERE / name
+        nbformat.write(nb, str(path))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    for p in build(sys.argv[1:] or None):
+        print("wrote", p)

@@ -1,0 +1,130 @@
+"""The tutorial notebooks: committed without outputs, parameterised, and they run headless.
+
+Every ``notebooks/NN_*.ipynb`` is picked up (a new notebook is tested as soon as it is
+added); each is executed with papermill and its CI-sized parameters, exactly as
+``make notebooks`` does, and any cell error fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from amnst_lib import notebooks as runner
+
+NOTEBOOKS = runner.find_notebooks()
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def _cells(path):
+    return nbformat.read(str(path), as_version=4).cells
+
+
+def test_the_expected_notebooks_exist():
+    names = {p.name for p in NOTEBOOKS}
+    assert {"01_audio_preprocessing.ipynb", "03_style_transfer.ipynb"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_notebook_has_no_outputs(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell.cell_type == "code":
+            assert cell.get("outputs", []) == [], f"{path.name} cell {i} has outputs; clear them before committing"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_has_a_parameters_cell_and_a_kernelspec(path):
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
+    assert tagged[0].cell_type == "code"
+    assert nb.metadata.get("kernelspec", {}).get("language") == "python"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_starts_with_a_colab_setup_cell(path):
+    first = _cells(path)[0]
+    assert first.cell_type == "code"
+    assert "google.colab" in first.source and "IN_COLAB" in first.source
+    assert "pip install" in first.source
+
+
+def test_generated_notebooks_match_their_generator():
+    """The committed notebooks are what notebooks/_build_notebooks.py writes."""
+    here = runner.notebooks_dir()
+    sys.path.insert(0, str(here))
+    try:
+        import _build_notebooks as build
+    finally:
+        sys.path.remove(str(here))
+    books = {"01_audio_preprocessing.ipynb": build.notebook(build.NB01, build.NB01_CI, ""),
+             "03_style_transfer.ipynb": build.notebook(build.NB03, build.NB03_CI, "")}
+    for name, nb in books.items():
+        committed = nbformat.read(str(here / name), as_version=4)
+        assert [c.source for c in committed.cells] == [c.source for c in nb.cells], \
+            f"{name} differs from _build_notebooks.py; run python notebooks/_build_notebooks.py"
+
+
+def test_ci_parameters_are_declared_by_the_notebooks():
+    for path in NOTEBOOKS:
+        declared = runner.notebook_parameters(path)
+        params = runner.ci_parameters(path, Path("/tmp/x"))
+        unknown = set(params) - set(declared)
+        assert not unknown, f"{path.name}: CI parameters {unknown} are not in its parameters cell"
+
+
+def test_kernel_choice_runs_this_python():
+    name, env = runner.choose_kernel()
+    assert name
+    if not env:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        argv = KernelSpecManager().get_kernel_spec(name).argv
+        assert runner._spec_runs_this_python(argv)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notebooks")
+    return out, runner.run_notebooks(out, timeout=600)
+
+
+def test_all_notebooks_execute_with_ci_parameters(executed):
+    out, paths = executed
+    assert [p.name for p in paths] == [p.name for p in NOTEBOOKS]
+    for path in paths:
+        nb = nbformat.read(str(path), as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+        assert nb.metadata["papermill"]["parameters"].get("ci") in (True, None)
+
+
+def test_notebook_01_writes_its_table(executed):
+    out, _ = executed
+    csv = out / "01_audio_preprocessing_files" / "reconstruction.csv"
+    assert csv.is_file()
+    lines = csv.read_text().strip().splitlines()
+    assert lines[0].startswith("from,") and len(lines) > 2
+
+
+def test_notebook_03_writes_an_output_wav(executed):
+    out, _ = executed
+    wavs = list((out / "03_style_transfer_files").rglob("output.wav"))
+    assert wavs and wavs[0].stat().st_size > 1000
+    record = json.loads((wavs[0].parent / "run.json").read_text())
+    assert record["config"]["transfer"]["iterations"] == 3
+    nb = nbformat.read(str(out / "03_style_transfer.ipynb"), as_version=4)
+    text = json.dumps(nb)
+    assert "image/png" in text and "<audio" in text  # players and figures were shown
+
+
+def test_runner_command_line_rejects_unknown_notebook(tmp_path, capsys):
+    assert runner.main([str(tmp_path), "--only", "99"]) != 0
+    assert "no notebook" in capsys.readouterr().err
