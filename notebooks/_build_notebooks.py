@@ -213,10 +213,11 @@ if out_dir:
     print("wrote", Path(out_dir) / "reconstruction.csv")
 '''),
     md('''
-**Reading the table.** More mel bands keep more detail (384 bands is close to the STFT row),
-and more Griffin-Lim iterations lower SC with diminishing returns. The library's default
-reconstruction, 384 bands and 64 fast Griffin-Lim iterations, sits where more iterations
-stop being audible. Next: `03_style_transfer.ipynb` runs the transfer itself.
+**Reading the table.** More mel bands keep more detail: the gap between a mel row and the
+STFT row at the same iteration count is what the mel step costs, and it shrinks as bands are
+added. More Griffin-Lim iterations lower SC with diminishing returns, sooner when the mel step
+dominates (few bands). The library reconstructs from 384 bands with 64 fast Griffin-Lim
+iterations by default (`ReconstructionConfig`). Next: `03_style_transfer.ipynb` runs the transfer itself.
 '''),
 ]
 
