@@ -89,6 +89,8 @@ class Dataset:
         Unreadable files and why.
     metadata_csv : Path or None
         Kaggle's ``features_30_sec.csv`` if present (not needed: features are recomputed).
+    data_dir : Path or None
+        The folder the user gave (``root`` or a parent of it).
     """
 
     root: Path
@@ -96,6 +98,7 @@ class Dataset:
     tracks: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     metadata_csv: Path | None = None
+    data_dir: Path | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -167,7 +170,7 @@ def find_tracks(data_dir, *, genres=GENRES, probe: bool = True, warn: bool = Tru
         raise DatasetError(
             f"{root}: genre folder(s) missing: {', '.join(missing)}. All of {', '.join(genres)} are "
             f"needed (the classifier has one output per genre); is the download complete?")
-    dataset = Dataset(root=root, layout=layout)
+    dataset = Dataset(root=root, layout=layout, data_dir=data_dir)
     csv_path = root.parent / "features_30_sec.csv"
     dataset.metadata_csv = csv_path if csv_path.is_file() else None
     seen: dict[str, Path] = {}

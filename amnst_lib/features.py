@@ -313,7 +313,7 @@ def build_cache(dataset, cache_dir=None, cfg: AnalysisConfig = AnalysisConfig(),
     tracks = list(dataset.tracks)
     if not tracks:
         raise DatasetError("no tracks to extract features from.")
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(dataset.root)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(dataset.data_dir or dataset.root)
     key = cache_key(tracks, cfg, track_frames=track_frames, segments_per_track=segments_per_track)
     folder = cache_dir / f"features-{key}"
     if folder.exists():
