@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
-	$(PY) -m amnst_lib.notebooks_run outputs/notebooks
+	$(PY) -m amnst_lib.notebooks outputs/notebooks
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transfer.py

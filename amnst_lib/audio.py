@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,9 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         try:
             import librosa
 
-            y, sr = librosa.load(str(path), sr=None, mono=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its deprecation notes; the outcome is reported below
+                y, sr = librosa.load(str(path), sr=None, mono=False)
             return np.atleast_2d(y).astype(np.float32), int(sr)
         except Exception:
             reason = str(sf_error).strip().splitlines()[0] if str(sf_error).strip() else type(sf_error).__name__
@@ -147,6 +150,9 @@ def atomic_write(path, write_fn, *, overwrite: bool = False, suffix: str = "") -
     os.close(fd)
     try:
         write_fn(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; outputs are ordinary files
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

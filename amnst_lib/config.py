@@ -114,7 +114,9 @@ class TransferConfig(_Settings):
     iterations : int
         Gradient steps.
     init : {"content", "style", "zero", "random"}
-        Starting point of the target mel spectrogram.
+        Starting point of the target mel spectrogram. In the log parameterisation steps
+        are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
+        ``parameterization="linear"`` with it.
     optimizer : {"adam", "sgd"}
         ``"sgd"`` is the original's plain SGD with an exponential-decay schedule.
     learning_rate : float or None

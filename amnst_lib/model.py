@@ -15,6 +15,7 @@ Weights load from Keras' own format (``.weights.h5``) or from the original noteb
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -202,7 +203,11 @@ def load_weights(model: keras.Model, path) -> dict:
         return {"path": str(path), "format": "original-npy"}
     if name.endswith(".weights.h5") or name.endswith(".keras") or name.endswith(".h5"):
         try:
-            model.load_weights(str(path))
+            with warnings.catch_warnings():
+                # Keras only WARNS when parts of a file do not match and keeps fresh
+                # weights there: for us that is a wrong file, not a partial success.
+                warnings.simplefilter("error")
+                model.load_weights(str(path))
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise WeightsError(f"{path}: does not fit this network ({first}).") from None

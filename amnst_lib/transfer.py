@@ -275,9 +275,11 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     half = seg // 2 if cfg.shift_grid else 0
     canvas_len = n_seg * seg + half
     starts_by_grid = {0: [i * seg for i in range(n_seg)]}
-    if cfg.shift_grid:
-        # Shifted windows that still overlap real (unpadded) content.
-        starts_by_grid[1] = [half + i * seg for i in range(n_seg) if half + i * seg < n_frames]
+    shifted = [half + i * seg for i in range(n_seg) if half + i * seg < n_frames]
+    if cfg.shift_grid and shifted:
+        # Shifted windows that still overlap real (unpadded) content. A clip shorter
+        # than half a segment has none (and no segment edge to hide).
+        starts_by_grid[1] = shifted
     # Style: whole segments, repeating the clip (never zero padding, which would dilute
     # its statistics).
     style_len = max(seg, math.ceil(style_mel.shape[1] / seg) * seg)
@@ -307,7 +309,8 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     optimizer = _make_optimizer(cfg, lr)
     good = collections.deque(maxlen=cfg.history_buffer_size)  # (step, value) of good targets
     history, rollbacks = [], []
-    retries = 0
+    retries = strikes = 0
+    last_fail = -1
     t0 = time.perf_counter()
     layers = (problem.content_layers, problem.style_layers)
 
@@ -323,7 +326,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         bar = tqdm(total=cfg.iterations, desc="style transfer", unit="step")
     step = 0
     while step < cfg.iterations:
-        grid = step % 2 if cfg.shift_grid else 0
+        grid = step % len(starts_by_grid)
         starts = starts_by_grid[grid]
         total = content = style = 0.0
         grad = None
@@ -338,13 +341,16 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         total, content, style = total / n_used, content / n_used, style / n_used
         finite = math.isfinite(total) and bool(tf.reduce_all(tf.math.is_finite(grad)))
         if finite:
+            while good and good[-1][0] >= step:  # a re-run step replaces its old entry
+                good.pop()
             good.append((step, var.numpy().copy()))
+            lr_now = float(optimizer.learning_rate)
             optimizer.apply_gradients([(grad / n_used, var)])
             if not log_param:
                 var.assign(tf.maximum(var, 0.0))
             finite = bool(tf.reduce_all(tf.math.is_finite(var)))
             history.append({"step": step, "total": total, "content": content, "style": style,
-                            "lr": float(optimizer.learning_rate), "seconds": time.perf_counter() - t0})
+                            "lr": lr_now, "seconds": time.perf_counter() - t0})
         if not finite:
             reason = ("non-finite target after the update" if history and history[-1]["step"] == step
                       else "non-finite loss or gradient")
@@ -363,9 +369,13 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                     f"the learning rate or the weights, or use the default optimiser (adam) with "
                     f"normalised losses.", result=result(last_step))
             retries += 1
-            back = min(cfg.rollback_steps, len(good))
+            # Failing again at or before the last failure means the trouble started
+            # earlier than we went back: go back twice as far each time (within the buffer).
+            strikes = strikes + 1 if step <= last_fail else 0
+            last_fail = step
+            back = min(cfg.rollback_steps * 2 ** strikes, len(good))
             to_step, value = good[-back]
-            for _ in range(back):
+            while good[-1][0] > to_step:
                 good.pop()
             var.assign(value)
             if cfg.decay_on_excess:
