@@ -252,3 +252,23 @@ class RunConfig(_Settings):
             transfer=TransferConfig.from_dict(data.get("transfer", {})),
             reconstruction=ReconstructionConfig.from_dict(data.get("reconstruction", {})),
         )
+
+
+#: Named transfer settings. ``original`` is the original notebook's form values (with
+#: this project's stabilisation: normalised losses, non-negative target, Adam); it stays
+#: fixed whatever the defaults become.
+PRESETS: dict[str, TransferConfig] = {
+    "original": TransferConfig(
+        content_layers=ORIGINAL_CONTENT_LAYERS, style_layers=ORIGINAL_STYLE_LAYERS, content_weight=50.0,
+        style_weight=10.0, iterations=100, init="content", optimizer="adam", parameterization="log",
+        normalize_losses=True),
+    "default": TransferConfig(),
+}
+
+
+def preset(name: str) -> TransferConfig:
+    """The TransferConfig of a named preset (see :data:`PRESETS`)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ParameterError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
