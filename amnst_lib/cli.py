@@ -1,0 +1,173 @@
+"""The ``amnst`` command line (also ``python -m amnst_lib``).
+
+``amnst transfer CONTENT STYLE`` runs one style transfer into a run folder;
+``amnst train DATA_DIR`` trains the genre classifier; ``amnst evaluate OUTPUT --content C
+--style S`` measures any output's quality. Errors a user can fix print one line,
+``amnst: error: ...``, and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset
+from .errors import AmnstError, ParameterError
+
+
+
+def _layers(text: str):
+    """'0,2' or 'conv1 conv2' -> list of specs (validated later, with the full message)."""
+    return [s for s in text.replace(" ", ",").split(",") if s]
+
+
+def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("content", help="music file (WAV, FLAC, OGG or MP3): the melody, harmony and rhythm to keep")
+    p.add_argument("style", help="ambience file: the timbre, texture and acoustics to take on")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="run folder to write (default: outputs/<content>__<style>); never replaced without --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="named settings to start from: 'default' (this project's chosen defaults) or 'original' "
+                        "(the original notebook's form values); flags given here override them")
+    p.add_argument("--config", metavar="RUN_JSON",
+                   help="start from the settings of an earlier run (its run.json); flags given here override them")
+    g = p.add_argument_group("transfer (defaults: the original's form values)")
+    g.add_argument("--content-layers", type=_layers, metavar="L,L",
+                   help="feature layers for content, by name or the original's index "
+                        "(0 identity, 1 batchnorm1, 2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8); default 0,2")
+    g.add_argument("--style-layers", type=_layers, metavar="L,L", help="feature layers for style; default 4,8,12,16")
+    g.add_argument("--content-weight", type=float, help="weight of the content loss (default 50)")
+    g.add_argument("--style-weight", type=float, help="weight of the style loss (default 10)")
+    g.add_argument("--iterations", type=int, help="gradient steps (default 100)")
+    g.add_argument("--init", choices=INITS, help="starting target (default content)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (default) or the original's sgd")
+    g.add_argument("--lr", type=float, dest="learning_rate",
+                   help="initial learning rate (default 0.02 for adam on log-mel, else the original's 0.001)")
+    g.add_argument("--decay-steps", type=int, help="exponential decay: steps per decay (default 10)")
+    g.add_argument("--decay-rate", type=float, help="exponential decay: factor per decay_steps (default 1.0: constant)")
+    g.add_argument("--parameterization", choices=PARAMETERIZATIONS,
+                   help="optimise log(mel) (default; stays non-negative) or the mel itself, clipped at zero")
+    g.add_argument("--raw-losses", action="store_true",
+                   help="do not normalise the losses (the original's raw sums; they diverge with sgd)")
+    g.add_argument("--max-segments", type=int,
+                   help="transfer only the first N 5-second segments (the original's segments_to_include, 5); default: all")
+    g.add_argument("--batch-segments", type=int, help="segments per forward pass; lower it to save memory (default 8)")
+    g.add_argument("--max-retries", type=int, help="rollbacks allowed on non-finite values (default 20)")
+    g.add_argument("--seed", type=int, help="seed of random init and random weights (default 0)")
+    g.add_argument("--weights", metavar="FILE",
+                   help="trained classifier weights (.weights.h5 from `amnst train`, or the original's .npy); "
+                        "default: seeded random weights")
+    r = p.add_argument_group("audio")
+    r.add_argument("--max-seconds", type=float, help="use only the first N seconds of each input")
+    r.add_argument("--griffin-lim-iters", type=int, dest="n_iter", help="Griffin-Lim iterations (default 64)")
+    r.add_argument("--segments-to-reconstruct", type=int,
+                   help="turn only the first N segments back into audio (default: all)")
+    p.add_argument("--no-metrics", action="store_true", help="skip the quality figures")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+_TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_weight", "iterations", "init",
+                   "optimizer", "learning_rate", "decay_steps", "decay_rate", "parameterization", "max_segments",
+                   "batch_segments", "max_retries", "seed")
+
+
+def run_config_from_args(args) -> RunConfig:
+    """Build the RunConfig: defaults (or ``--config``), then the flags given."""
+    base = RunConfig()
+    if args.preset and args.config:
+        raise ParameterError("give --preset or --config, not both")
+    if args.preset:
+        base = RunConfig(transfer=preset(args.preset))
+    if args.config:
+        path = Path(args.config)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ParameterError(f"{path}: no such run record") from None
+        except ValueError as e:
+            raise ParameterError(f"{path}: not valid JSON ({e})") from None
+        base = RunConfig.from_dict(data.get("config", data))
+    changes = {k: getattr(args, k) for k in _TRANSFER_FLAGS if getattr(args, k) is not None}
+    if args.raw_losses:
+        changes["normalize_losses"] = False
+    transfer = base.transfer.replace(**changes)
+    reconstruction = base.reconstruction
+    if args.n_iter is not None:
+        reconstruction = reconstruction.replace(n_iter=args.n_iter)
+    return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction)
+
+
+def default_out_dir(content, style) -> Path:
+    return Path("outputs") / f"{Path(content).stem}__{Path(style).stem}"
+
+
+def run_transfer_command(args) -> int:
+    from .metrics import format_table
+    from .pipeline import run_transfer
+
+    config = run_config_from_args(args)
+    out = Path(args.out) if args.out else default_out_dir(args.content, args.style)
+    result = run_transfer(args.content, args.style, out, config=config, weights=args.weights,
+                          overwrite=args.overwrite, progress=not args.quiet, max_seconds=args.max_seconds,
+                          segments_to_reconstruct=args.segments_to_reconstruct,
+                          compute_metrics=not args.no_metrics)
+    rec = result.record
+    h = result.history
+    print(f"wrote {result.out_dir}/ (output.wav, spectrograms.png, loss.png, run.json)")
+    print(f"weights: {'trained (' + str(args.weights) + ')' if result.weights_info.get('trained') else 'RANDOM (seeded; pass --weights for trained ones)'}")
+    if h:
+        print(f"loss: {h[0]['total']:.4g} -> {h[-1]['total']:.4g} in {len(h)} steps"
+              f" ({rec['resolved']['n_segments']} segments, {rec['timings_seconds']['transfer']:.1f} s),"
+              f" {len(result.rollbacks)} rollback(s)")
+    if result.metrics:
+        print(format_table(result.metrics))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amnst", description="Ambience-to-music neural style transfer (AM-NST).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('amnst_lib').__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub.add_parser("transfer", help="style-transfer an ambience onto a piece of music",
+                       description="Style-transfer STYLE (an ambience) onto CONTENT (music); writes output.wav, "
+                                   "spectrograms.png, loss.png and run.json into a run folder.")
+    add_transfer_arguments(p)
+    p.set_defaults(func=run_transfer_command)
+
+    from .training import add_train_arguments, run_train_command
+
+    p = sub.add_parser("train", help="train the genre classifier (GTZAN or the generated miniature)",
+                       description="Train the genre-classification CNN whose layers the transfer uses.")
+    add_train_arguments(p)
+    p.set_defaults(func=run_train_command)
+
+    from .metrics import add_evaluate_arguments, run_evaluate_command
+
+    p = sub.add_parser("evaluate", help="measure a result: content kept, style taken on, noise",
+                       description="Quality figures for any output WAV against its content and style.")
+    add_evaluate_arguments(p)
+    p.set_defaults(func=run_evaluate_command)
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="amnst: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AmnstError as e:
+        print(f"amnst: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("amnst: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Speed and memory of the style transfer (a benchmark: it prints numbers, asserts nothing).
+
+Prints, at default settings:
+  * seconds per NST iteration for 4 and 36 segments, and for a plain ``tf.GradientTape``
+    loop over the same network and layers (the floor to compare against);
+  * reconstruction seconds and spectral convergence;
+  * wall time and peak resident memory of a whole run (load -> WAV, metrics included) for
+    a 20-second and a 3-minute content.
+
+Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick]``.
+The 3-minute content is the bundled Bach clip repeated (real audio, no synthesis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+EX = ROOT / "data" / "examples"
+CONTENT = EX / "mus01_baroque_bach_brandenburg2.wav"
+STYLE = EX / "amb04_stream.wav"
+
+
+def plain_tape_seconds(n_segments: int, steps: int = 10) -> float:
+    """Seconds per step of the simplest loop: one tape over (n, 384, 431, 1), default layers."""
+    import tensorflow as tf
+
+    from amnst_lib.model import build_genre_cnn, feature_extractor
+
+    net = build_genre_cnn()
+    content_layers, style_layers = ["identity", "conv1"], ["conv2", "conv4", "conv6", "conv8"]
+    fx = feature_extractor(net, content_layers + style_layers)
+    rng = np.random.default_rng(0)
+    x0 = rng.random((n_segments, 384, 431, 1), dtype=np.float32)
+    refs = fx(x0)
+    grams = [tf.einsum("bhwc,bhwd->cd", f, f) for f in refs[2:]]
+    var = tf.Variable(x0)
+    opt = tf.keras.optimizers.Adam(0.01)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            feats = fx(var)
+            loss = tf.add_n([tf.reduce_mean((f - r) ** 2) for f, r in zip(feats[:2], refs[:2])])
+            loss += tf.add_n([tf.reduce_mean((tf.einsum("bhwc,bhwd->cd", f, f) - g) ** 2)
+                              for f, g in zip(feats[2:], grams)])
+        opt.apply_gradients([(tape.gradient(loss, var), var)])
+        return loss
+
+    step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step().numpy()
+    return (time.perf_counter() - t) / steps
+
+
+def nst_seconds(n_segments: int, steps: int = 10) -> float:
+    """Seconds per step of amnst_lib.transfer.style_transfer on n segments of real audio."""
+    from amnst_lib.audio import load_audio
+    from amnst_lib.config import AnalysisConfig, TransferConfig
+    from amnst_lib.model import build_genre_cnn
+    from amnst_lib.segments import tile_frames
+    from amnst_lib.spectrum import mel_spectrogram
+    from amnst_lib.transfer import style_transfer
+
+    a = AnalysisConfig()
+    content = tile_frames(mel_spectrogram(load_audio(CONTENT), a), n_segments * a.segment_frames)
+    style = mel_spectrogram(load_audio(STYLE), a)
+    net = build_genre_cnn()
+    warm = style_transfer(content, style, net, TransferConfig(iterations=2), a, progress=False)
+    del warm
+    r = style_transfer(content, style, net, TransferConfig(iterations=steps), a, progress=False)
+    h = r.history
+    return (h[-1]["seconds"] - h[0]["seconds"]) / (len(h) - 1)
+
+
+def reconstruction(seconds: float = 20.0) -> tuple[float, float, float]:
+    from amnst_lib import metrics
+    from amnst_lib.audio import load_audio
+    from amnst_lib.config import AnalysisConfig, ReconstructionConfig
+    from amnst_lib.spectrum import griffin_lim, mel_spectrogram, mel_to_stft, spectral_convergence
+
+    a, r = AnalysisConfig(), ReconstructionConfig()
+    y = load_audio(CONTENT, max_seconds=seconds)
+    mel = mel_spectrogram(y, a)
+    t = time.perf_counter()
+    S = mel_to_stft(mel, a)
+    out = griffin_lim(S, a, r, length=len(y))
+    dt = time.perf_counter() - t
+    return dt, spectral_convergence(S, out, a), metrics.reconstruction_convergence(mel, out, a)
+
+
+def whole_run(content: Path, iterations: int | None) -> dict:
+    """One CLI run in a fresh process, so its peak RSS is its own."""
+    out = Path(tempfile.mkdtemp()) / "run"
+    cmd = [sys.executable, "-m", "amnst_lib", "transfer", str(content), str(STYLE), "-o", str(out), "-q"]
+    if iterations is not None:
+        cmd += ["--iterations", str(iterations)]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2  # KiB -> GiB
+    record = json.loads((out / "run.json").read_text())
+    return {"wall": wall, "rss_gib": rss, "timings": record["timings_seconds"],
+            "segments": record["resolved"]["n_segments"], "sc": record["metrics"].get("reconstruction_sc")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=None, help="NST steps of the whole runs (default: the default)")
+    ap.add_argument("--quick", action="store_true", help="skip the 3-minute run")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} CPU cores")
+    print("\nseconds per iteration (default layers 0,2 / 4,8,12,16)")
+    print(f"{'segments':>8} {'amnst':>8} {'plain tape':>10}")
+    for n in (3, 4, 36):
+        print(f"{n:>8} {nst_seconds(n):>8.3f} {plain_tape_seconds(n):>10.3f}", flush=True)
+    dt, sc, sc_mel = reconstruction()
+    print(f"\nreconstruction of 20 s (pinv + fast Griffin-Lim, defaults): {dt:.2f} s, "
+          f"SC linear {sc:.3f}, SC mel {sc_mel:.3f} (on the content itself)")
+
+    with tempfile.TemporaryDirectory() as d:
+        y, sr = sf.read(str(CONTENT), dtype="float32")
+        long_path = Path(d) / "bach_3min.wav"
+        sf.write(str(long_path), np.tile(y, 9)[: 180 * sr], sr)
+        print("\nwhole runs (CLI, fresh process, metrics included)")
+        print(f"{'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
+        runs = [("20 s", CONTENT)] + ([] if args.quick else [("3 min", long_path)])
+        for label, path in runs:
+            r = whole_run(path, args.iterations)
+            t = r["timings"]
+            print(f"{label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} {t['reconstruction']:>7.1f} "
+                  f"{t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} {r['sc'] or float('nan'):>6.3f}", flush=True)
+    print("\nnote: peak GiB is the largest child process so far (ru_maxrss of children).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""`amnst transfer` end to end: files written, reproducible, and every bad input refused clearly."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from amnst_lib.cli import main
+from amnst_lib.model import build_genre_cnn, save_weights
+
+FAST = ["--iterations", "4", "--griffin-lim-iters", "8", "-q"]
+
+
+def run_cli(*argv):
+    return main(["transfer", *map(str, argv)])
+
+
+@pytest.fixture(scope="module")
+def first_run(clips, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "first"
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST) == 0
+    return out
+
+
+def test_writes_wav_pictures_and_a_complete_run_record(first_run, clips):
+    assert sorted(p.name for p in first_run.iterdir()) == ["loss.png", "output.wav", "run.json", "spectrograms.png"]
+    info = sf.info(str(first_run / "output.wav"))
+    assert info.subtype == "PCM_16" and info.samplerate == 22050 and info.channels == 1
+    assert abs(info.duration - 6.0) < 0.05  # the whole content, not whole segments
+    for png in ("loss.png", "spectrograms.png"):
+        assert (first_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rec = json.loads((first_run / "run.json").read_text())
+    assert rec["status"] == "ok" and rec["seed"] == 0
+    assert rec["weights"]["trained"] is False and "RANDOM" in rec["weights"]["note"]
+    assert rec["config"]["transfer"]["iterations"] == 4
+    assert rec["config"]["analysis"] == {"sr": 22050, "n_fft": 1024, "hop_length": 256, "n_mels": 384,
+                                         "segment_frames": 431, "power": 1.0}
+    assert rec["resolved"]["content_layers"] == ["identity", "conv1"] and rec["resolved"]["n_segments"] == 2
+    assert {"tensorflow", "keras", "librosa", "numpy"} <= set(rec["versions"])
+    assert {"load", "transfer", "reconstruction", "total"} <= set(rec["timings_seconds"])
+    assert len(rec["history"]) == 4 and all(np.isfinite(h["total"]) for h in rec["history"])
+    for key in ("chroma_similarity", "mfcc_gap_closed", "superposition", "flatness_ratio", "reconstruction_sc"):
+        assert np.isfinite(rec["metrics"][key]), key
+    assert rec["inputs"]["content"]["sha256"] and rec["inputs"]["style"]["sample_rate"] == 22050
+
+
+def test_same_parameters_reproduce_the_same_wav_and_config_reruns(first_run, clips, tmp_path):
+    again = tmp_path / "again"
+    assert run_cli(clips["content"], clips["style"], "-o", again, *FAST) == 0
+    assert (again / "output.wav").read_bytes() == (first_run / "output.wav").read_bytes()
+    rerun = tmp_path / "rerun"
+    assert run_cli(clips["content"], clips["style"], "-o", rerun, "--config", first_run / "run.json", "-q") == 0
+    assert (rerun / "output.wav").read_bytes() == (first_run / "output.wav").read_bytes()
+    other_seed = tmp_path / "seed"
+    assert run_cli(clips["content"], clips["style"], "-o", other_seed, *FAST, "--seed", "5") == 0
+    assert (other_seed / "output.wav").read_bytes() != (first_run / "output.wav").read_bytes()
+
+
+def test_existing_output_is_never_overwritten_without_the_flag(first_run, clips, capsys):
+    before = {p.name: p.read_bytes() for p in first_run.iterdir()}
+    assert run_cli(clips["content"], clips["style"], "-o", first_run, *FAST, "--seed", "3") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in first_run.iterdir()} == before
+
+
+def test_overwrite_replaces_the_folder(clips, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST) == 0
+    old = (out / "output.wav").read_bytes()
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST, "--seed", "9", "--overwrite") == 0
+    assert (out / "output.wav").read_bytes() != old
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folders left
+
+
+def test_short_style_trained_weights_and_limits(clips, tmp_path):
+    weights = save_weights(build_genre_cnn(seed=42), tmp_path / "clf.weights.h5")
+    out = tmp_path / "run"
+    assert run_cli(clips["content"], clips["short_style"], "-o", out, *FAST, "--weights", weights,
+                   "--max-segments", "1", "--content-layers", "identity,2", "--style-layers", "conv2") == 0
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["weights"]["trained"] is True and rec["weights"]["format"] == "keras"
+    assert rec["resolved"]["n_segments"] == 1 and rec["resolved"]["style_layers"] == ["conv2"]
+    assert abs(sf.info(str(out / "output.wav")).duration - 431 * 256 / 22050) < 0.05
+
+
+def _silent(path):
+    sf.write(str(path), np.zeros(22050 * 2, np.float32), 22050)
+    return path
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "no such file"),
+    ("not_audio", "cannot be decoded"),
+    ("empty", "empty"),
+    ("silent", "silent"),
+    ("bad_layer", "unknown layer 'conv99'"),
+    ("bad_index", "layer index 40 is out of range"),
+    ("bad_weights", "unknown weights format"),
+    ("wrong_shape_weights", "array 4 (conv1 kernel) has shape"),
+    ("bad_value", "content_weight must be a finite number >= 0"),
+])
+def test_bad_input_gets_one_clear_message_and_writes_nothing(clips, tmp_path, capsys, case, message):
+    content, style = clips["content"], clips["style"]
+    extra = []
+    if case == "missing":
+        content = tmp_path / "nope.wav"
+    elif case == "not_audio":
+        content = tmp_path / "text.wav"
+        content.write_text("hello " * 500)
+    elif case == "empty":
+        style = tmp_path / "empty.mp3"
+        style.write_bytes(b"")
+    elif case == "silent":
+        style = _silent(tmp_path / "silent.wav")
+    elif case == "bad_layer":
+        extra = ["--style-layers", "conv2,conv99"]
+    elif case == "bad_index":
+        extra = ["--content-layers", "40"]
+    elif case == "bad_weights":
+        (tmp_path / "w.bin").write_bytes(b"\0" * 100)
+        extra = ["--weights", tmp_path / "w.bin"]
+    elif case == "wrong_shape_weights":
+        w = {i: a for i, a in enumerate(build_genre_cnn().get_weights())}
+        w[4] = np.zeros((3, 3, 1, 32), np.float32)
+        np.save(tmp_path / "orig.npy", w)
+        extra = ["--weights", tmp_path / "orig.npy"]
+    elif case == "bad_value":
+        extra = ["--content-weight", "-1"]
+    out = tmp_path / "out"
+    code = run_cli(content, style, "-o", out, *FAST, *extra)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err, err
+    assert err.count("\n") <= 2 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_divergence_keeps_the_last_good_result_and_fails_clearly(clips, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = run_cli(clips["content"], clips["style"], "-o", out, "--optimizer", "sgd", "--parameterization",
+                   "linear", "--raw-losses", "--lr", "1e12", "--max-retries", "1", "--iterations", "10",
+                   "--griffin-lim-iters", "4", "-q")
+    err = capsys.readouterr().err
+    assert code == 3 and "ran out of retries (1)" in err and "Traceback" not in err
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["status"] == "diverged" and "ran out of retries" in rec["error"]
+    assert len(rec["rollbacks"]) == 1
+    y, _ = sf.read(str(out / "output.wav"))
+    assert np.all(np.isfinite(y)) and np.abs(y).max() > 0.1
+
+
+def test_module_entry_point_and_help_without_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "amnst_lib", "transfer", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for flag in ("--content-layers", "--style-layers", "--content-weight", "--style-weight", "--iterations",
+                 "--init", "--lr", "--weights", "--seed", "--overwrite", "--preset"):
+        assert flag in r.stdout
+    r = subprocess.run([sys.executable, "-m", "amnst_lib", "transfer", str(tmp_path / "a.wav"),
+                        str(tmp_path / "b.wav"), "-o", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode == 2 and "amnst: error:" in r.stderr and "no such file" in r.stderr
+    assert "Traceback" not in r.stderr
