@@ -38,7 +38,7 @@ import numpy as np
 
 from .audio import atomic_write, load_audio
 from .config import AnalysisConfig
-from .errors import AmnstError, OutputExistsError, ParameterError
+from .errors import OutputExistsError, ParameterError
 from .spectrum import mel_spectral_convergence, mel_spectrogram
 
 # Our own analysis settings, deliberately unlike the transfer's (1024/256, 384 mels), so
@@ -589,16 +589,10 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    """``python -m amnst_lib.metrics OUTPUT --content C --style S``, until the CLI has it."""
-    parser = argparse.ArgumentParser(prog="python -m amnst_lib.metrics",
-                                     description="Measure a style-transfer output (issue 6).")
-    add_evaluate_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_evaluate_command(args)
-    except AmnstError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    """``python -m amnst_lib.metrics ...`` is ``amnst evaluate ...`` (one code path, one error format)."""
+    from .cli import main as cli_main
+
+    return cli_main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -568,17 +568,10 @@ def run_train_command(args) -> int:
 
 
 def main(argv=None) -> int:
-    """``python -m amnst_lib.training DATA_DIR [...]``."""
-    from .errors import AmnstError
+    """``python -m amnst_lib.training ...`` is ``amnst train ...`` (one code path, one error format)."""
+    from .cli import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="python -m amnst_lib.training", description=__doc__.split("\n\n")[0])
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_train_command(args)
-    except AmnstError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -123,4 +123,4 @@ def test_vote_over_segments():
 def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
     assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "Kaggle" in err and "Traceback" not in err
+    assert err.startswith("amnst: error: ") and "Kaggle" in err and "Traceback" not in err
