@@ -26,9 +26,10 @@ def _mel_kwargs(cfg: AnalysisConfig) -> dict:
 
 @contextlib.contextmanager
 def _quiet_empty_filters():
-    # 384 Slaney mel bands over a 1024-point FFT leave the lowest few bands without an FFT
-    # bin: librosa warns, and those bands are always zero. That is the original's design
-    # (the classifier was trained so), not an error in the user's input.
+    # 384 Slaney mel bands over a 1024-point FFT (21.5 Hz bins) are narrower than a bin
+    # below ~1.1 kHz: 25 of them (every 5th band there) catch no bin and are always zero
+    # (the dark lines in the pictures). librosa warns; it is the original's design (the
+    # classifier was trained so), not an error in the user's input.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Empty filters detected")
         yield
