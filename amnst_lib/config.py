@@ -20,9 +20,12 @@ from .errors import ParameterError
 ORIGINAL_CONTENT_LAYERS = (0, 2)
 ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 
-INITS = ("content", "style", "zero", "random")
+INITS = ("content", "style", "zero", "random", "mix")
 OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
+#: Feature networks: the original's genre CNN, or one wide layer of random filters
+#: (:mod:`amnst_lib.texture`).
+NETWORKS = ("genre_cnn", "texture")
 
 
 def _check(condition: bool, message: str) -> None:
@@ -102,7 +105,8 @@ class AnalysisConfig(_Settings):
 
 @dataclass(frozen=True)
 class TransferConfig(_Settings):
-    """Neural style transfer settings. Defaults are the original's form defaults.
+    """Neural style transfer settings. Field defaults are the original's form defaults;
+    the tuned defaults that runs use are ``PRESETS["default"]`` (see ``RunConfig``).
 
     Parameters
     ----------
@@ -113,8 +117,9 @@ class TransferConfig(_Settings):
         relative (1.0 = as far off as a blank target), so the weights are scale-free.
     iterations : int
         Gradient steps.
-    init : {"content", "style", "zero", "random"}
-        Starting point of the target mel spectrogram. In the log parameterisation steps
+    init : {"content", "style", "zero", "random", "mix"}
+        Starting point of the target mel spectrogram; ``"mix"`` is content plus style at
+        equal loudness (the plain-mix baseline), from which the optimisation moves away. In the log parameterisation steps
         are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
         ``parameterization="linear"`` with it.
     optimizer : {"adam", "sgd"}
@@ -149,6 +154,12 @@ class TransferConfig(_Settings):
         Halve the learning rate on each rollback.
     print_frequency : int
         Record the loss every this many steps in the progress bar (the history keeps all).
+    network : {"genre_cnn", "texture"}
+        Feature network: the original's genre CNN (layers by name or index 0-17), or the
+        random-filter texture network of :mod:`amnst_lib.texture` (layers ``logmel``,
+        ``bands``, ``wide``). Trained weights apply to the genre CNN only.
+    texture_filters, texture_width : int
+        Filters of the texture network's wide layer, and their length in frames.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -172,8 +183,14 @@ class TransferConfig(_Settings):
     max_retries: int = 20
     decay_on_excess: bool = True
     print_frequency: int = 10
+    network: str = "genre_cnn"
+    texture_filters: int = 512
+    texture_width: int = 11
 
     def __post_init__(self):
+        _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
+        _check(isinstance(self.texture_filters, int) and 1 <= self.texture_filters <= 8192, f"texture_filters must be an integer in 1..8192, got {self.texture_filters!r}")
+        _check(isinstance(self.texture_width, int) and 1 <= self.texture_width <= 101, f"texture_width must be an integer in 1..101, got {self.texture_width!r}")
         _check(len(self.content_layers) + len(self.style_layers) > 0, "choose at least one content or style layer")
         for name in ("content_weight", "style_weight"):
             v = getattr(self, name)
@@ -235,7 +252,9 @@ class RunConfig(_Settings):
     """Everything one style-transfer run needs, saved whole in ``run.json``."""
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
-    transfer: TransferConfig = field(default_factory=TransferConfig)
+    # The tuned defaults (PRESETS["default"]); a bare TransferConfig() keeps the original's
+    # values, which the notebook form mirrors.
+    transfer: TransferConfig = field(default_factory=lambda: PRESETS["default"])
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,7 +281,14 @@ PRESETS: dict[str, TransferConfig] = {
         content_layers=ORIGINAL_CONTENT_LAYERS, style_layers=ORIGINAL_STYLE_LAYERS, content_weight=50.0,
         style_weight=10.0, iterations=100, init="content", optimizer="adam", parameterization="log",
         normalize_losses=True),
-    "default": TransferConfig(),
+    # Chosen by benchmarks/bench_quality.py (see benchmarks/README.md): the genre CNN's
+    # Gram statistics barely move timbre, so the default matches the style's texture in a
+    # wide layer of random filters (Ulyanov & Lebedev's design) and keeps the content's
+    # log-mel, weighted so the harmony stays.
+    "default": TransferConfig(
+        network="texture", content_layers=("logmel",), style_layers=("bands", "wide"), content_weight=2.0,
+        style_weight=1.0, iterations=60, learning_rate=0.08, init="content", optimizer="adam",
+        parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11),
 }
 
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from .config import AnalysisConfig, TransferConfig
 from .errors import DivergenceError, ParameterError
-from .model import FEATURE_LAYERS, feature_extractor, resolve_layers
+from .model import FEATURE_LAYERS, resolve_layers
+from .texture import TEXTURE_LAYERS, is_texture_network, resolve_texture_layers
 from .segments import pad_frames, tile_frames
 
 # Floor of the mel magnitude in the log parameterisation: far below audibility (the
@@ -98,6 +99,38 @@ def _gram(features):
     return tf.einsum("bnc,bnd->bcd", f, f) / hw
 
 
+def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Content and style layer names of ``cfg`` in the namespace of ``cfg.network``.
+
+    Raises
+    ------
+    LayerError
+        For a layer the network does not have; the message lists the valid ones.
+    """
+    resolve = resolve_texture_layers if cfg.network == "texture" else resolve_layers
+    return resolve(cfg.content_layers), resolve(cfg.style_layers)
+
+
+def network_layers(model, cfg: TransferConfig):
+    """Resolve ``cfg``'s layers against the network actually given (genre CNN or texture).
+
+    Returns
+    -------
+    content_layers, style_layers : tuple of str
+    order : tuple of str
+        All feature layers of that network, in depth order.
+    """
+    if is_texture_network(model):
+        return resolve_texture_layers(cfg.content_layers), resolve_texture_layers(cfg.style_layers), TEXTURE_LAYERS
+    return resolve_layers(cfg.content_layers), resolve_layers(cfg.style_layers), FEATURE_LAYERS
+
+
+def _extractor(model, names):
+    import keras
+
+    return keras.Model(model.inputs, [model.get_layer(n).output for n in names], name="features")
+
+
 class _Problem:
     """The fixed parts of one optimisation: extractors, targets and loss normalisers."""
 
@@ -106,14 +139,13 @@ class _Problem:
         tf = _tf()
         self.cfg = cfg
         self.seg = seg
-        self.content_layers = resolve_layers(cfg.content_layers)
-        self.style_layers = resolve_layers(cfg.style_layers)
-        # One extractor for the target (all layers, in index order, computed once per
+        self.content_layers, self.style_layers, order = network_layers(model, cfg)
+        # One extractor for the target (all layers, in depth order, computed once per
         # pass) and a lighter one for the content (only its layers; shallow by default).
-        self.all_layers = tuple(n for n in FEATURE_LAYERS if n in set(self.content_layers + self.style_layers))
-        self.target_net = feature_extractor(model, self.all_layers)
-        self.content_net = feature_extractor(model, self.content_layers) if self.content_layers else None
-        self.style_net = feature_extractor(model, self.style_layers) if self.style_layers else None
+        self.all_layers = tuple(n for n in order if n in set(self.content_layers + self.style_layers))
+        self.target_net = _extractor(model, self.all_layers)
+        self.content_net = _extractor(model, self.content_layers) if self.content_layers else None
+        self.style_net = _extractor(model, self.style_layers) if self.style_layers else None
         self.content_canvas = tf.constant(content_canvas)
         self.starts_by_grid = starts_by_grid
         batch = cfg.batch_segments
@@ -209,11 +241,17 @@ def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, se
         return tile_frames(style_mel, n)
     if init == "zero":
         return np.zeros_like(content_mel)
+    if init == "mix":
+        # Equal loudness: the style scaled to the content's energy, then added (mel
+        # magnitudes of independent sources add approximately).
+        style = tile_frames(style_mel, n)
+        scale = np.linalg.norm(content_mel) / max(float(np.linalg.norm(style)), 1e-12)
+        return (content_mel + scale * style).astype(np.float32)
     if init == "random":
         rng = np.random.default_rng(seed)
         level = float(np.mean(content_mel)) or 1.0
         return (np.abs(rng.standard_normal((n_mels, n))) * level).astype(np.float32)
-    raise ParameterError(f"init must be content, style, zero or random, got {init!r}")
+    raise ParameterError(f"init must be content, style, zero, random or mix, got {init!r}")
 
 
 def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""A second feature network for the transfer: one wide layer of random filters (texture).
+
+The genre CNN's Gram statistics barely move timbre (matching them 240-fold better closed
+only ~10% of the MFCC gap; see ``benchmarks/README.md``). Ulyanov & Lebedev (2016) showed
+that ONE convolution over time with thousands of RANDOM, untrained filters spanning every
+frequency band of a log spectrogram captures audio texture well. This module builds that
+design on the transfer's own input (a magnitude mel spectrogram, shape
+(n_mels, frames, 1)), as a Keras model with named feature layers, so that
+:func:`amnst_lib.transfer.style_transfer` uses it exactly as it uses the genre CNN:
+
+    "mel": input (n_mels, T, 1), the magnitude mel itself -> "logmel": log(1 + gain * mel), bands as channels (1, T, n_mels)
+    -> "bands": adjacent bands averaged ``band_pool`` at a time (cost / band_pool)
+    -> "wide": Conv1D over time, ``n_filters`` random filters of ``width`` frames, ReLU
+
+Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from .config import AnalysisConfig
+from .errors import LayerError
+
+#: Feature layers in depth order.
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide")
+
+#: Model name by which the transfer recognises this network.
+NAME = "texture_net"
+
+
+def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int = 0, *,
+                          n_filters: int = 512, width: int = 11, band_pool: int = 3,
+                          gain: float = 100.0) -> keras.Model:
+    """The random-filter texture network.
+
+    Parameters
+    ----------
+    analysis : AnalysisConfig
+        Gives the input shape ``(n_mels, segment_frames, 1)``.
+    seed : int
+        Seed of the filters; the same seed gives the same network.
+    n_filters : int
+        Filters of the wide layer (its Gram matrix is ``n_filters`` squared).
+    width : int
+        Filter length in frames (11 frames = 128 ms at hop 256).
+    band_pool : int
+        Adjacent mel bands averaged into one channel before the wide layer; divides its
+        cost. ``n_mels`` must be a multiple of it.
+    gain : float
+        Scale before ``log1p``: magnitude mels of a normal-level clip lie around 0.01-10,
+        where ``log1p`` alone would be nearly linear and quiet detail would weigh nothing.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"texture_net"``; its layers :data:`TEXTURE_LAYERS` each output
+        (batch, 1, frames, channels).
+    """
+    n_mels, frames, _ = analysis.input_shape
+    if n_mels % band_pool:
+        raise ValueError(f"n_mels ({n_mels}) must be a multiple of band_pool ({band_pool})")
+    n_bands = n_mels // band_pool
+    inp = keras.Input(shape=(n_mels, frames, 1), name="mel")
+    # (b, n_mels, T, 1) -> (b, 1, T, n_mels): frequency bands become channels, so one
+    # filter spans the whole spectrum, as in Ulyanov & Lebedev.
+    x = keras.layers.Permute((3, 2, 1))(inp)
+    x = keras.layers.Lambda(lambda t: keras.ops.log1p(gain * keras.ops.maximum(t, 0.0)), name="logmel")(x)
+    pooled = keras.layers.Reshape((1, frames, n_bands, band_pool))(x)
+    pooled = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="bands")(pooled)
+    rng = np.random.default_rng(seed)
+    kernel = (rng.standard_normal((1, width, n_bands, n_filters)) / np.sqrt(width * n_bands)).astype(np.float32)
+    conv = keras.layers.Conv2D(n_filters, (1, width), padding="same", activation="relu", use_bias=False,
+                               name="wide", trainable=False)
+    out = conv(pooled)
+    conv.set_weights([kernel])
+    return keras.Model(inp, out, name=NAME)
+
+
+def is_texture_network(model) -> bool:
+    """True for a network made by :func:`build_texture_network`."""
+    return getattr(model, "name", "") == NAME
+
+
+def resolve_texture_layers(specs) -> tuple[str, ...]:
+    """Resolve layer names or indices into :data:`TEXTURE_LAYERS` (raises LayerError)."""
+    if isinstance(specs, str):
+        specs = [s for s in specs.replace(" ", ",").split(",") if s]
+    names = []
+    for spec in specs:
+        name = None
+        if isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and spec.strip().isdigit()):
+            i = int(spec)
+            name = TEXTURE_LAYERS[i] if 0 <= i < len(TEXTURE_LAYERS) else None
+        elif isinstance(spec, str) and spec.strip().lower() in TEXTURE_LAYERS:
+            name = spec.strip().lower()
+        if name is None:
+            valid = ", ".join(f"{i}={n}" for i, n in enumerate(TEXTURE_LAYERS))
+            raise LayerError(f"unknown texture-network layer {spec!r}; valid layers: {valid}")
+        names.append(name)
+    return tuple(dict.fromkeys(names))

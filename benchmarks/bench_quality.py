@@ -1,0 +1,148 @@
+"""Transfer quality over every content x style pair of a folder, beside two baselines.
+
+Issue 6, part 3. Files whose names start with ``mus`` are contents, ``amb`` styles. Each
+pair goes through the named presets (``default``, ``original``: the full pipeline, mel ->
+transfer -> Griffin-Lim -> metrics) and two baselines that need no transfer:
+
+- ``content``: the content unchanged (what "keep the harmony" alone scores);
+- ``mix``: content + style at equal loudness (RMS), the "mere superposition" to beat.
+
+One table comes out: a row per pair and method, then the medians per method, with each
+metric's target from issue 6 (``amnst_lib.metrics.METRIC_INFO``) and the seconds per run.
+
+    python benchmarks/bench_quality.py                       # bundled examples
+    python benchmarks/bench_quality.py --audio-dir ../shared/audio --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from amnst_lib.audio import load_audio  # noqa: E402
+from amnst_lib.config import PRESETS, RunConfig  # noqa: E402
+from amnst_lib.metrics import METRIC_INFO, evaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ("chroma_similarity", "mfcc_gap_closed", "random_gram_gap_closed", "superposition",
+           "flatness_ratio", "reconstruction_sc")
+SHORT = {"chroma_similarity": "chroma", "mfcc_gap_closed": "MFCC gap", "random_gram_gap_closed": "rGram gap",
+         "superposition": "superpos", "flatness_ratio": "flatness", "reconstruction_sc": "recon SC"}
+BASELINES = ("content", "mix")
+
+
+def find_pairs(audio_dir: Path) -> list[tuple[Path, Path]]:
+    """Every (content, style) pair of ``mus*`` x ``amb*`` audio files in ``audio_dir``."""
+    files = sorted(p for p in audio_dir.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3"))
+    contents = [p for p in files if p.name.startswith("mus")]
+    styles = [p for p in files if p.name.startswith("amb")]
+    return [(c, s) for c in contents for s in styles]
+
+
+def plain_mix(content: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Content plus style at equal RMS (style tiled or cut to the content's length)."""
+    reps = int(np.ceil(len(content) / max(len(style), 1)))
+    style = np.tile(style, reps)[: len(content)]
+    rms = lambda y: float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) or 1.0  # noqa: E731
+    return (content + style * (rms(content) / rms(style))).astype(np.float32)
+
+
+def baseline(name: str, content_path: Path, style_path: Path, sr: int, seconds) -> dict:
+    yc = load_audio(content_path, sr, max_seconds=seconds)
+    ys = load_audio(style_path, sr, max_seconds=seconds)
+    t = time.perf_counter()
+    y = yc if name == "content" else plain_mix(yc, ys)
+    m = evaluate(y, yc, ys, sr)
+    m["seconds"] = time.perf_counter() - t
+    return m
+
+
+def transfer_method(name: str, content_path: Path, style_path: Path, seconds, networks: dict) -> dict:
+    from amnst_lib.pipeline import load_network, run_transfer
+
+    config = RunConfig(transfer=PRESETS[name])
+    t_cfg = config.transfer
+    if name not in networks:  # one network per method, reused across pairs
+        networks[name] = load_network(None, seed=t_cfg.seed, input_shape=config.analysis.input_shape,
+                                      config=t_cfg)[0]
+    run = run_transfer(content_path, style_path, None, config=config, progress=False, max_seconds=seconds,
+                       model=networks[name])
+    m = dict(run.metrics)
+    timings = run.record["timings_seconds"]
+    # A user's wait: everything but the metrics (which a plain run also computes, but
+    # which are the benchmark's cost, not the method's).
+    m["seconds"] = timings["total"] - timings.get("metrics", 0.0)
+    return m
+
+
+def _fmt(v) -> str:
+    return "    -" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:5.2f}"
+
+
+def format_rows(rows: list[dict], methods: list[str]) -> str:
+    """The table: one line per pair and method, then medians per method and the targets."""
+    head = f"{'pair':38s} {'method':9s} " + " ".join(f"{SHORT[k]:>9s}" for k in COLUMNS) + f" {'s/run':>6s}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['pair'][:38]:38s} {r['method']:9s} " + " ".join(f"{_fmt(r[k]):>9s}" for k in COLUMNS)
+                     + f" {r['seconds']:6.1f}")
+    lines += ["", f"{'median over ' + str(len({r['pair'] for r in rows})) + ' pairs':38s} {'':9s}"]
+    for method in methods:
+        sel = [r for r in rows if r["method"] == method]
+        med = {k: (float(np.median([r[k] for r in sel])) if all(r[k] is not None for r in sel) else None)
+               for k in COLUMNS}
+        secs = float(np.median([r["seconds"] for r in sel]))
+        lines.append(f"{'':38s} {method:9s} " + " ".join(f"{_fmt(med[k]):>9s}" for k in COLUMNS) + f" {secs:6.1f}")
+    target = " ".join(f"{('>=' if METRIC_INFO[k].better == 'higher' else '<=') + format(METRIC_INFO[k].target, '.2f'):>9s}"
+                      for k in COLUMNS)
+    lines.append(f"{'':38s} {'target':9s} {target}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--audio-dir", type=Path, default=ROOT / "data" / "examples",
+                   help="folder of mus*/amb* clips (default: the bundled examples)")
+    p.add_argument("--seconds", type=float, default=None, help="use only the first N seconds of each clip")
+    p.add_argument("--methods", default="default,original," + ",".join(BASELINES),
+                   help=f"comma-separated: presets {sorted(PRESETS)} and baselines {list(BASELINES)}")
+    p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
+    args = p.parse_args(argv)
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
+    if unknown:
+        p.error(f"unknown method(s) {unknown}; choose from {sorted(PRESETS) + list(BASELINES)}")
+    pairs = find_pairs(args.audio_dir)
+    if not pairs:
+        p.error(f"{args.audio_dir}: no mus* x amb* pairs of audio files")
+    sr = RunConfig().analysis.sr
+    networks, rows = {}, []
+    for c, s in pairs:
+        for method in methods:
+            if method in BASELINES:
+                m = baseline(method, c, s, sr, args.seconds)
+            else:
+                m = transfer_method(method, c, s, args.seconds, networks)
+            rows.append({"pair": f"{c.stem[:18]} x {s.stem[:17]}", "method": method,
+                         **{k: m.get(k) for k in COLUMNS}, "seconds": m["seconds"]})
+            print(f"  {rows[-1]['pair']} {method}: " + ", ".join(f"{SHORT[k]} {_fmt(m.get(k))}" for k in COLUMNS),
+                  file=sys.stderr, flush=True)
+    print(f"audio: {args.audio_dir}  seconds: {args.seconds or 'whole clips'}  pairs: {len(pairs)}")
+    print(format_rows(rows, methods))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

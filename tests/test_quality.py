@@ -1,0 +1,109 @@
+"""The texture network, the tuned default preset and the quality benchmark's baselines."""
+
+import numpy as np
+import pytest
+
+from amnst_lib import transfer
+from amnst_lib.audio import load_audio
+from amnst_lib.config import PRESETS, AnalysisConfig, RunConfig, TransferConfig
+from amnst_lib.errors import LayerError, ParameterError
+from amnst_lib.spectrum import mel_spectrogram
+from amnst_lib.texture import TEXTURE_LAYERS, build_texture_network, is_texture_network
+
+from .conftest import CONTENT, STYLE
+
+A = AnalysisConfig()
+
+
+@pytest.fixture(scope="module")
+def mels():
+    content = mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), A)
+    style = mel_spectrogram(load_audio(STYLE, max_seconds=6.0), A)
+    return content, style
+
+
+@pytest.fixture(scope="module")
+def tnet():
+    return build_texture_network(A, seed=0, n_filters=64)
+
+
+def test_texture_network_shapes_and_layers(tnet):
+    assert is_texture_network(tnet)
+    x = np.random.default_rng(0).random((2, *A.input_shape)).astype(np.float32)
+    feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
+    shapes = [tuple(f.shape) for f in feats]
+    assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64)]
+    assert float(np.min(feats[-1])) >= 0  # ReLU
+
+
+def test_texture_network_is_deterministic_from_its_seed():
+    a, b, c = (build_texture_network(A, seed=s, n_filters=16) for s in (3, 3, 4))
+    x = np.random.default_rng(1).random((1, *A.input_shape)).astype(np.float32)
+    np.testing.assert_array_equal(a(x), b(x))
+    assert not np.allclose(a(x), c(x))
+
+
+def test_layers_resolve_per_network(tnet, net):
+    cfg = PRESETS["default"]
+    assert transfer.resolve_config_layers(cfg) == (("logmel",), ("bands", "wide"))
+    assert transfer.resolve_config_layers(cfg.replace(content_layers=(1,), style_layers="3")) == (("logmel",), ("wide",))
+    with pytest.raises(LayerError, match="logmel"):
+        transfer.resolve_config_layers(cfg.replace(style_layers=("conv2",)))
+    # The network given decides: genre-CNN names do not resolve on the texture network.
+    with pytest.raises(LayerError, match="valid layers"):
+        transfer.network_layers(tnet, PRESETS["original"])
+    assert transfer.network_layers(net, PRESETS["original"])[1] == ("conv2", "conv4", "conv6", "conv8")
+
+
+def test_texture_transfer_loss_falls_and_target_stays_valid(mels, tnet):
+    cfg = PRESETS["default"].replace(iterations=20, texture_filters=64)
+    r = transfer.style_transfer(*mels, tnet, cfg, A, progress=False)
+    totals = [h["total"] for h in r.history]
+    assert all(np.isfinite(totals)) and totals[-1] < 0.7 * totals[0], totals[::5]
+    assert r.history[-1]["style"] < 0.5 * r.history[0]["style"]
+    assert r.mel.shape == mels[0].shape and np.all(np.isfinite(r.mel)) and r.mel.min() >= 0
+
+
+def test_mix_init_is_content_plus_style_at_equal_energy(mels):
+    content, style = mels
+    mix = transfer.initial_target(content, style, "mix", 0)
+    added = mix - content
+    assert mix.shape == content.shape and added.min() >= -1e-6
+    assert np.linalg.norm(added) == pytest.approx(np.linalg.norm(content), rel=1e-3)
+
+
+def test_presets_original_is_pinned_and_runs_use_the_tuned_default():
+    o = PRESETS["original"]
+    assert (o.network, o.content_layers, o.style_layers, o.content_weight, o.style_weight, o.iterations) == (
+        "genre_cnn", (0, 2), (4, 8, 12, 16), 50.0, 10.0, 100)
+    assert TransferConfig() == o.replace()  # bare field defaults stay the original's
+    assert RunConfig().transfer == PRESETS["default"]
+    assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
+    with pytest.raises(ParameterError, match="network"):
+        TransferConfig(network="vgg")
+
+
+def test_load_network_builds_the_configured_one():
+    from amnst_lib.pipeline import load_network
+
+    cfg = PRESETS["default"].replace(texture_filters=8)
+    model, info = load_network(None, seed=0, input_shape=A.input_shape, config=cfg)
+    assert is_texture_network(model) and info["network"] == "texture" and info["trained"] is False
+    with pytest.raises(ParameterError, match="genre CNN only"):
+        load_network("weights.npy", config=cfg)
+
+
+def test_plain_mix_baseline_is_at_equal_loudness():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
+    spec = importlib.util.spec_from_file_location("bench_quality", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    c, s = rng.standard_normal(1000).astype(np.float32), 0.1 * rng.standard_normal(300).astype(np.float32)
+    mix = bench.plain_mix(c, s)
+    style_part = mix - c
+    assert len(mix) == 1000
+    assert np.sqrt(np.mean(style_part ** 2)) == pytest.approx(np.sqrt(np.mean(c ** 2)), rel=1e-4)
