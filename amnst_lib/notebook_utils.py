@@ -260,3 +260,40 @@ def _analysis_config(result):
             return AnalysisConfig.from_dict(result.record["analysis"])
         except Exception:
             return AnalysisConfig(sr=int(result.sr))
+
+
+def repo_path(path: str | Path) -> Path:
+    """``path`` as given if absolute, else relative to the checkout (the current folder
+    outside one), so that a notebook run from ``notebooks/`` still finds ``data/...`` and
+    writes under the repository's ignored ``outputs/``."""
+    path = Path(str(path)).expanduser()
+    if path.is_absolute():
+        return path
+    root = repo_root()
+    return (root if root is not None else Path.cwd()) / path
+
+
+def dataset_table(dataset) -> Table:
+    """Tracks per genre of a :class:`amnst_lib.dataset.Dataset`, with its skipped files."""
+    from .dataset import GENRES
+
+    counts = {g: 0 for g in GENRES}
+    for t in dataset.tracks:
+        counts[t.genre] = counts.get(t.genre, 0) + 1
+    skipped: dict[str, list[str]] = {}
+    for path, _ in dataset.skipped:
+        skipped.setdefault(Path(path).parent.name, []).append(Path(path).name)
+    rows = [[g, n, ", ".join(skipped.get(g, [])) or "-"] for g, n in counts.items()]
+    rows.append(["all", len(dataset.tracks), str(len(dataset.skipped))])
+    return table(rows, ["genre", "tracks", "skipped (unreadable)"],
+                 title=f"{dataset.root} ({dataset.layout} layout)")
+
+
+def accuracy_table(card: dict) -> Table:
+    """A model card's accuracies, per segment and per track, for each subset."""
+    rows = [[subset, acc["segment_accuracy"], acc["n_segments"], acc["track_accuracy"], acc["n_tracks"]]
+            for subset, acc in card["accuracy"].items()]
+    mode = card["split"]["mode"] + (" (LEAKY)" if card["split"].get("leaky") else "")
+    return table(rows, ["subset", "per segment", "segments", "per track (vote)", "tracks"],
+                 title=f"Accuracy, split by {mode}; best epoch {card['training']['best_epoch']} "
+                       f"of {card['training']['epochs_run']}")

@@ -26,7 +26,8 @@ def _cells(path):
 
 def test_the_expected_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_audio_preprocessing.ipynb", "03_style_transfer.ipynb"} <= names
+    assert {"01_audio_preprocessing.ipynb", "02_genre_classifier_training.ipynb",
+            "03_style_transfer.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -64,6 +65,7 @@ def test_generated_notebooks_match_their_generator():
     finally:
         sys.path.remove(str(here))
     books = {"01_audio_preprocessing.ipynb": build.notebook(build.NB01, build.NB01_CI, ""),
+             "02_genre_classifier_training.ipynb": build.notebook(build.NB02, build.NB02_CI, ""),
              "03_style_transfer.ipynb": build.notebook(build.NB03, build.NB03_CI, "")}
     for name, nb in books.items():
         committed = nbformat.read(str(here / name), as_version=4)
@@ -112,6 +114,19 @@ def test_notebook_01_writes_its_table(executed):
     assert csv.is_file()
     lines = csv.read_text().strip().splitlines()
     assert lines[0].startswith("from,") and len(lines) > 2
+
+
+def test_notebook_02_saves_weights_and_a_model_card(executed):
+    out, _ = executed
+    run = out / "02_genre_classifier_training_files" / "genre_cnn"
+    for name in ("genre_cnn.weights.h5", "model_card.json", "learning_curves.png", "confusion_matrix.png"):
+        assert (run / name).is_file(), name
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["split"]["mode"] == "track" and card["training"]["epochs_run"] == 1
+    nb = nbformat.read(str(out / "02_genre_classifier_training.ipynb"), as_version=4)
+    text = json.dumps(nb)
+    assert "image/png" in text and "per track (vote)" in text  # curves, confusion and accuracy shown
+    assert "--weights" in text and str(run / "genre_cnn.weights.h5") in text
 
 
 def test_notebook_03_writes_an_output_wav(executed):
