@@ -6,4 +6,10 @@ feature layers) -> ``transfer`` (the optimisation) -> ``outputs`` (WAV, pictures
 run.json). ``pipeline`` joins them for one run; ``cli`` is the command line.
 """
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) hides our own messages in
+# notebooks and the terminal; real errors still show. A user's own setting wins.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"
