@@ -106,7 +106,7 @@ class AnalysisConfig(_Settings):
 @dataclass(frozen=True)
 class TransferConfig(_Settings):
     """Neural style transfer settings. Field defaults are the original's form defaults;
-    the tuned defaults that runs use are ``PRESETS["default"]`` (see ``RunConfig``).
+    the tuned defaults chosen by ``benchmarks/bench_quality.py`` are ``PRESETS["default"]``.
 
     Parameters
     ----------
@@ -252,9 +252,9 @@ class RunConfig(_Settings):
     """Everything one style-transfer run needs, saved whole in ``run.json``."""
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
-    # The tuned defaults (PRESETS["default"]); a bare TransferConfig() keeps the original's
-    # values, which the notebook form mirrors.
-    transfer: TransferConfig = field(default_factory=lambda: PRESETS["default"])
+    # Still the original's values: the CLI's --weights and genre-CNN layer names assume
+    # that network. The tuned defaults are PRESETS["default"] (``--preset default``).
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
 
     def to_dict(self) -> dict[str, Any]:

