@@ -102,24 +102,41 @@ def _file_record(path: Path) -> dict:
     return rec
 
 
-def load_network(weights=None, seed: int = 0, input_shape=(384, 431, 1)):
-    """The genre CNN with trained weights from ``weights``, or seeded random ones.
+def load_network(weights=None, seed: int = 0, input_shape=(384, 431, 1), config=None):
+    """The feature network named by ``config.network``, with its weights.
+
+    The genre CNN gets trained weights from ``weights``, or seeded random ones. The
+    texture network (``config.network == "texture"``) is random by design: its filters
+    come from ``seed`` alone, and ``weights`` (a genre-CNN file) is refused.
 
     Returns
     -------
     model : keras.Model
     info : dict
-        ``trained`` (bool), ``path``, ``format``, ``seed``, ``note``; and ``model_card``
-        when a ``model_card.json`` lies beside the weights file.
+        ``trained`` (bool), ``network``, ``path``, ``format``, ``seed``, ``note``; and
+        ``model_card`` when a ``model_card.json`` lies beside the weights file.
     """
     from .model import build_genre_cnn, load_weights
 
+    network = getattr(config, "network", "genre_cnn")
+    if network == "texture":
+        from .config import AnalysisConfig
+        from .texture import build_texture_network
+
+        if weights is not None:
+            raise ParameterError("trained weights apply to the genre CNN only; the texture network is "
+                                 "random by design (drop --weights, or use --preset original)")
+        analysis = AnalysisConfig(n_mels=input_shape[0], segment_frames=input_shape[1])
+        model = build_texture_network(analysis, seed, n_filters=config.texture_filters, width=config.texture_width)
+        return model, {"trained": False, "network": "texture", "path": None, "format": None, "seed": seed,
+                       "note": (f"texture network: {config.texture_filters} seeded RANDOM filters (seed {seed}); "
+                                f"random by design, trained weights apply to the genre CNN only")}
     model = build_genre_cnn(input_shape=input_shape, seed=seed)
     if weights is None:
-        return model, {"trained": False, "path": None, "format": None, "seed": seed,
+        return model, {"trained": False, "network": "genre_cnn", "path": None, "format": None, "seed": seed,
                        "note": RANDOM_WEIGHTS_NOTE.format(seed=seed)}
     info = load_weights(model, weights)
-    info.update(trained=True, seed=seed, note=f"trained weights from {weights}")
+    info.update(trained=True, network="genre_cnn", seed=seed, note=f"trained weights from {weights}")
     card = Path(weights).with_name("model_card.json")
     if card.is_file():
         try:
@@ -236,9 +253,9 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     _check_destination(out_dir, overwrite)
     if segments_to_reconstruct is not None and segments_to_reconstruct < 1:
         raise ParameterError(f"segments_to_reconstruct must be >= 1 or None, got {segments_to_reconstruct!r}")
-    from .model import resolve_layers
+    from .transfer import resolve_config_layers
 
-    resolve_layers(t_cfg.content_layers), resolve_layers(t_cfg.style_layers)  # fail early, before loading
+    resolve_config_layers(t_cfg)  # fail early, before loading
     timings = {}
     t0 = time.perf_counter()
     content_path, style_path = Path(content), Path(style)
@@ -247,7 +264,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     timings["load"] = time.perf_counter() - t0
 
     if model is None:
-        model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape)
+        model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
     else:
         weights_info = {"trained": None, "note": "network supplied by the caller"}
     if weights_info.get("trained") is False:
