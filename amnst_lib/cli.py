@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset
+from .config import INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset
 from .errors import AmnstError, ParameterError
 
 
@@ -31,22 +31,32 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="run folder to write (default: outputs/<content>__<style>); never replaced without --overwrite")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="named settings to start from: 'default' (this project's chosen defaults) or 'original' "
-                        "(the original notebook's form values); flags given here override them")
+                   help="named settings to start from (default: 'default'). 'default' is this project's tuned "
+                        "settings: the random-filter texture network (layers logmel / bands, wide), chosen by "
+                        "benchmarks/bench_quality.py. 'original' is the original notebook's form values on its "
+                        "genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 iterations). "
+                        "Flags given here override the preset's values")
+    p.add_argument("--network", choices=NETWORKS,
+                   help="feature network: 'texture' (random by design; no trained weights) or 'genre_cnn' (the "
+                        "original's classifier; trained with --weights, else seeded random). Without --preset or "
+                        "--config it starts from that network's preset (texture: 'default', genre_cnn: "
+                        "'original'); layer flags are names of this network")
     p.add_argument("--config", metavar="RUN_JSON",
                    help="start from the settings of an earlier run (its run.json); flags given here override them")
-    g = p.add_argument_group("transfer (defaults: the original's form values)")
+    g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
-                   help="feature layers for content, by name or the original's index "
-                        "(0 identity, 1 batchnorm1, 2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8); default 0,2")
-    g.add_argument("--style-layers", type=_layers, metavar="L,L", help="feature layers for style; default 4,8,12,16")
-    g.add_argument("--content-weight", type=float, help="weight of the content loss (default 50)")
-    g.add_argument("--style-weight", type=float, help="weight of the style loss (default 10)")
-    g.add_argument("--iterations", type=int, help="gradient steps (default 100)")
+                   help="feature layers for content, by name or index in the chosen network. Texture network: "
+                        "0 mel, 1 logmel, 2 bands, 3 wide (default logmel). Genre CNN: 0 identity, 1 batchnorm1, "
+                        "2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8 (original 0,2)")
+    g.add_argument("--style-layers", type=_layers, metavar="L,L",
+                   help="feature layers for style (default bands,wide; original 4,8,12,16)")
+    g.add_argument("--content-weight", type=float, help="weight of the content loss (default 2; original 50)")
+    g.add_argument("--style-weight", type=float, help="weight of the style loss (default 1; original 10)")
+    g.add_argument("--iterations", type=int, help="gradient steps (default 60; original 100)")
     g.add_argument("--init", choices=INITS, help="starting target (default content)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (default) or the original's sgd")
     g.add_argument("--lr", type=float, dest="learning_rate",
-                   help="initial learning rate (default 0.02 for adam on log-mel, else the original's 0.001)")
+                   help="initial learning rate (default 0.08; original: 0.02 for adam on log-mel, else 0.001)")
     g.add_argument("--decay-steps", type=int, help="exponential decay: steps per decay (default 10)")
     g.add_argument("--decay-rate", type=float, help="exponential decay: factor per decay_steps (default 1.0: constant)")
     g.add_argument("--parameterization", choices=PARAMETERIZATIONS,
@@ -57,10 +67,12 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="transfer only the first N 5-second segments (the original's segments_to_include, 5); default: all")
     g.add_argument("--batch-segments", type=int, help="segments per forward pass; lower it to save memory (default 8)")
     g.add_argument("--max-retries", type=int, help="rollbacks allowed on non-finite values (default 20)")
-    g.add_argument("--seed", type=int, help="seed of random init and random weights (default 0)")
+    g.add_argument("--seed", type=int, help="seed of random init and random weights or filters (default 0)")
     g.add_argument("--weights", metavar="FILE",
-                   help="trained classifier weights (.weights.h5 from `amnst train`, or the original's .npy); "
-                        "default: seeded random weights")
+                   help="trained genre-CNN weights (.weights.h5 from `amnst train`, or the original's .npy). "
+                        "They apply to the genre CNN only: given without --preset, --network or --config, the "
+                        "run starts from preset 'original' (its genre-CNN layers); with the texture network "
+                        "they are refused. Default: no trained weights")
     r = p.add_argument_group("audio")
     r.add_argument("--max-seconds", type=float, help="use only the first N seconds of each input")
     r.add_argument("--griffin-lim-iters", type=int, dest="n_iter", help="Griffin-Lim iterations (default 64)")
@@ -75,13 +87,21 @@ _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_we
                    "batch_segments", "max_retries", "seed")
 
 
+#: The preset a network starts from when only --network (or only --weights) is given.
+NETWORK_PRESETS = {"texture": "default", "genre_cnn": "original"}
+
+
 def run_config_from_args(args) -> RunConfig:
-    """Build the RunConfig: defaults (or ``--config``), then the flags given."""
-    base = RunConfig()
+    """Build the RunConfig: a preset (or ``--config``), then the flags given.
+
+    Without ``--preset``/``--config`` the start is ``--network``'s preset, or ``original``
+    when only ``--weights`` is given (trained weights are the genre CNN's), else
+    ``default``. Trained weights with the texture network are refused.
+    """
+    weights = getattr(args, "weights", None)
+    network = getattr(args, "network", None)
     if args.preset and args.config:
         raise ParameterError("give --preset or --config, not both")
-    if args.preset:
-        base = RunConfig(transfer=preset(args.preset))
     if args.config:
         path = Path(args.config)
         try:
@@ -91,10 +111,27 @@ def run_config_from_args(args) -> RunConfig:
         except ValueError as e:
             raise ParameterError(f"{path}: not valid JSON ({e})") from None
         base = RunConfig.from_dict(data.get("config", data))
+    elif args.preset:
+        base = RunConfig(transfer=preset(args.preset))
+    elif network:
+        base = RunConfig(transfer=preset(NETWORK_PRESETS[network]))
+    elif weights:
+        base = RunConfig(transfer=preset("original"))
+    else:
+        base = RunConfig(transfer=preset("default"))
     changes = {k: getattr(args, k) for k in _TRANSFER_FLAGS if getattr(args, k) is not None}
+    if network:
+        changes["network"] = network
     if args.raw_losses:
         changes["normalize_losses"] = False
     transfer = base.transfer.replace(**changes)
+    if weights and transfer.network != "genre_cnn":
+        raise ParameterError(
+            f"--weights applies to the genre CNN only; the {transfer.network} network is random by design "
+            f"(drop --weights, or use --network genre_cnn or --preset original)")
+    from .transfer import resolve_config_layers
+
+    resolve_config_layers(transfer)  # a bad layer name lists the valid names of the chosen network
     reconstruction = base.reconstruction
     if args.n_iter is not None:
         reconstruction = reconstruction.replace(n_iter=args.n_iter)
@@ -118,7 +155,13 @@ def run_transfer_command(args) -> int:
     rec = result.record
     h = result.history
     print(f"wrote {result.out_dir}/ (output.wav, spectrograms.png, loss.png, run.json)")
-    print(f"weights: {'trained (' + str(args.weights) + ')' if result.weights_info.get('trained') else 'RANDOM (seeded; pass --weights for trained ones)'}")
+    if config.transfer.network == "texture":
+        print(f"network: texture ({config.transfer.texture_filters} seeded random filters, random by design; "
+              f"seed {config.transfer.seed})")
+    elif result.weights_info.get("trained"):
+        print(f"network: genre CNN, weights: trained ({args.weights})")
+    else:
+        print("network: genre CNN, weights: RANDOM (seeded; pass --weights for trained ones)")
     if h:
         print(f"loss: {h[0]['total']:.4g} -> {h[-1]['total']:.4g} in {len(h)} steps"
               f" ({rec['resolved']['n_segments']} segments, {rec['timings_seconds']['transfer']:.1f} s),"

@@ -249,12 +249,24 @@ class ReconstructionConfig(_Settings):
 
 @dataclass(frozen=True)
 class RunConfig(_Settings):
-    """Everything one style-transfer run needs, saved whole in ``run.json``."""
+    """Everything one style-transfer run needs, saved whole in ``run.json``.
+
+    A bare ``RunConfig()`` is what a user gets who specifies nothing (the CLI's plain
+    ``amnst transfer``, notebook 03's defaults, ``run_transfer()`` without a config): its
+    transfer is the tuned preset ``PRESETS["default"]`` (the random-filter texture network;
+    see ``benchmarks/README.md``). The bare dataclass ``TransferConfig()`` keeps the
+    original notebook's values (the project's rule for dataclass defaults), and so does
+    ``PRESETS["original"]``: ``RunConfig(transfer=preset("original"))`` is the original.
+
+    :meth:`from_dict` rebuilds a saved run exactly (``run.json`` stores every field). A
+    record without ``transfer`` (or with an empty one) gets the default preset; a partial
+    one starts from the preset of its ``network``: ``"texture"`` from ``PRESETS["default"]``,
+    ``"genre_cnn"`` (or no ``network``: records from before the texture network) from the
+    original's values.
+    """
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
-    # Still the original's values: the CLI's --weights and genre-CNN layer names assume
-    # that network. The tuned defaults are PRESETS["default"] (``--preset default``).
-    transfer: TransferConfig = field(default_factory=TransferConfig)
+    transfer: TransferConfig = field(default_factory=lambda: PRESETS["default"])
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,9 +278,12 @@ class RunConfig(_Settings):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        transfer = data.get("transfer") or {}
+        base = PRESETS["default"] if not transfer or transfer.get("network") == "texture" else PRESETS["original"]
+        full = {**base.to_dict(), **transfer}
         return cls(
             analysis=AnalysisConfig.from_dict(data.get("analysis", {})),
-            transfer=TransferConfig.from_dict(data.get("transfer", {})),
+            transfer=TransferConfig.from_dict(full),
             reconstruction=ReconstructionConfig.from_dict(data.get("reconstruction", {})),
         )
 

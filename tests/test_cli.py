@@ -34,11 +34,15 @@ def test_writes_wav_pictures_and_a_complete_run_record(first_run, clips):
         assert (first_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rec = json.loads((first_run / "run.json").read_text())
     assert rec["status"] == "ok" and rec["seed"] == 0
+    # A plain run uses the tuned preset: the texture network, random by design.
     assert rec["weights"]["trained"] is False and "RANDOM" in rec["weights"]["note"]
+    assert rec["weights"]["network"] == "texture" and "random by design" in rec["weights"]["note"]
+    assert rec["config"]["transfer"]["network"] == "texture"
     assert rec["config"]["transfer"]["iterations"] == 4
     assert rec["config"]["analysis"] == {"sr": 22050, "n_fft": 1024, "hop_length": 256, "n_mels": 384,
                                          "segment_frames": 431, "power": 1.0}
-    assert rec["resolved"]["content_layers"] == ["identity", "conv1"] and rec["resolved"]["n_segments"] == 2
+    assert rec["resolved"]["content_layers"] == ["logmel"] and rec["resolved"]["n_segments"] == 2
+    assert rec["resolved"]["style_layers"] == ["bands", "wide"]
     assert {"tensorflow", "keras", "librosa", "numpy"} <= set(rec["versions"])
     assert {"load", "transfer", "reconstruction", "total"} <= set(rec["timings_seconds"])
     assert len(rec["history"]) == 4 and all(np.isfinite(h["total"]) for h in rec["history"])
@@ -86,6 +90,41 @@ def test_short_style_trained_weights_and_limits(clips, tmp_path):
     assert abs(sf.info(str(out / "output.wav")).duration - 431 * 256 / 22050) < 0.05
 
 
+def test_weights_alone_select_the_genre_cnn_with_the_original_layers(clips, tmp_path, capsys):
+    weights = save_weights(build_genre_cnn(seed=42), tmp_path / "clf.weights.h5")
+    out = tmp_path / "run"
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST, "--max-segments", "1",
+                   "--weights", weights) == 0
+    assert "network: genre CNN, weights: trained" in capsys.readouterr().out
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["weights"]["trained"] is True and rec["weights"]["network"] == "genre_cnn"
+    assert rec["config"]["transfer"]["network"] == "genre_cnn"
+    assert rec["resolved"]["content_layers"] == ["identity", "conv1"]
+    assert rec["resolved"]["style_layers"] == ["conv2", "conv4", "conv6", "conv8"]
+
+
+def test_preset_original_gives_the_genre_cnn_layers_and_100_iterations(clips, tmp_path, capsys):
+    from amnst_lib.cli import build_parser, run_config_from_args
+
+    def config(*flags):
+        return run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav", *flags])).transfer
+
+    t = config("--preset", "original")
+    assert (t.network, t.iterations, t.content_weight, t.style_weight) == ("genre_cnn", 100, 50.0, 10.0)
+    assert t.content_layers == (0, 2) and t.style_layers == (4, 8, 12, 16)
+    assert config() == config("--preset", "default") == config("--network", "texture")
+    assert config().network == "texture" and config().iterations == 60
+    assert config("--network", "genre_cnn") == t
+    out = tmp_path / "run"
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST, "--preset", "original",
+                   "--max-segments", "1") == 0
+    assert "network: genre CNN, weights: RANDOM" in capsys.readouterr().out
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["config"]["transfer"]["network"] == "genre_cnn" and rec["weights"]["trained"] is False
+    assert rec["resolved"]["content_layers"] == ["identity", "conv1"]
+    assert rec["resolved"]["style_layers"] == ["conv2", "conv4", "conv6", "conv8"]
+
+
 def _silent(path):
     sf.write(str(path), np.zeros(22050 * 2, np.float32), 22050)
     return path
@@ -98,6 +137,8 @@ def _silent(path):
     ("silent", "silent"),
     ("bad_layer", "unknown layer 'conv99'"),
     ("bad_index", "layer index 40 is out of range"),
+    ("bad_texture_layer", "unknown texture-network layer 'conv1'; valid layers: 0=mel, 1=logmel, 2=bands, 3=wide"),
+    ("texture_weights", "--weights applies to the genre CNN only"),
     ("bad_weights", "unknown weights format"),
     ("wrong_shape_weights", "array 4 (conv1 kernel) has shape"),
     ("bad_value", "content_weight must be a finite number >= 0"),
@@ -116,9 +157,13 @@ def test_bad_input_gets_one_clear_message_and_writes_nothing(clips, tmp_path, ca
     elif case == "silent":
         style = _silent(tmp_path / "silent.wav")
     elif case == "bad_layer":
-        extra = ["--style-layers", "conv2,conv99"]
+        extra = ["--preset", "original", "--style-layers", "conv2,conv99"]
     elif case == "bad_index":
-        extra = ["--content-layers", "40"]
+        extra = ["--network", "genre_cnn", "--content-layers", "40"]
+    elif case == "bad_texture_layer":
+        extra = ["--content-layers", "conv1"]  # a genre-CNN name; a plain run uses the texture network
+    elif case == "texture_weights":
+        extra = ["--network", "texture", "--weights", save_weights(build_genre_cnn(), tmp_path / "w.weights.h5")]
     elif case == "bad_weights":
         (tmp_path / "w.bin").write_bytes(b"\0" * 100)
         extra = ["--weights", tmp_path / "w.bin"]
@@ -140,7 +185,9 @@ def test_bad_input_gets_one_clear_message_and_writes_nothing(clips, tmp_path, ca
 
 def test_divergence_keeps_the_last_good_result_and_fails_clearly(clips, tmp_path, capsys):
     out = tmp_path / "run"
-    code = run_cli(clips["content"], clips["style"], "-o", out, "--optimizer", "sgd", "--parameterization",
+    # The original's genre CNN with its raw sums and plain SGD (the texture network's log1p saturates).
+    code = run_cli(clips["content"], clips["style"], "-o", out, "--preset", "original", "--optimizer", "sgd",
+                   "--parameterization",
                    "linear", "--raw-losses", "--lr", "1e12", "--max-retries", "1", "--iterations", "10",
                    "--griffin-lim-iters", "4", "-q")
     err = capsys.readouterr().err
@@ -156,8 +203,11 @@ def test_module_entry_point_and_help_without_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "amnst_lib", "transfer", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
     for flag in ("--content-layers", "--style-layers", "--content-weight", "--style-weight", "--iterations",
-                 "--init", "--lr", "--weights", "--seed", "--overwrite", "--preset"):
+                 "--init", "--lr", "--weights", "--seed", "--overwrite", "--preset", "--network"):
         assert flag in r.stdout
+    text = " ".join(r.stdout.split())
+    assert "named settings to start from (default: 'default')" in text
+    assert "given without --preset, --network or --config, the run starts from preset 'original'" in text
     r = subprocess.run([sys.executable, "-m", "amnst_lib", "transfer", str(tmp_path / "a.wav"),
                         str(tmp_path / "b.wav"), "-o", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2 and "amnst: error:" in r.stderr and "no such file" in r.stderr
