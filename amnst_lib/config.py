@@ -160,6 +160,17 @@ class TransferConfig(_Settings):
         ``bands``, ``wide``). Trained weights apply to the genre CNN only.
     texture_filters, texture_width : int
         Filters of the texture network's wide layer, and their length in frames.
+    stats_layers : tuple of str
+        Layers whose per-channel mean and spread over time are matched to the style's
+        (weighted by ``style_weight``, beside the Gram matrices). On the texture network's
+        ``bands`` these are the spectral-envelope statistics that MFCCs summarise.
+    projection_every : int
+        Every this many steps (never after the last), replace the target by the mel of a
+        real signal near it: ``projection_iters`` Griffin-Lim iterations, re-analysed.
+        A freely optimised mel has frame-to-frame detail no waveform has; projecting
+        keeps it realisable, so the written WAV matches what was optimised. 0 = never.
+    projection_iters : int
+        Griffin-Lim iterations per projection.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -186,11 +197,16 @@ class TransferConfig(_Settings):
     network: str = "genre_cnn"
     texture_filters: int = 512
     texture_width: int = 11
+    stats_layers: tuple = ()
+    projection_every: int = 0
+    projection_iters: int = 16
 
     def __post_init__(self):
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
         _check(isinstance(self.texture_filters, int) and 1 <= self.texture_filters <= 8192, f"texture_filters must be an integer in 1..8192, got {self.texture_filters!r}")
         _check(isinstance(self.texture_width, int) and 1 <= self.texture_width <= 101, f"texture_width must be an integer in 1..101, got {self.texture_width!r}")
+        _check(isinstance(self.projection_every, int) and self.projection_every >= 0, f"projection_every must be an integer >= 0, got {self.projection_every!r}")
+        _check(isinstance(self.projection_iters, int) and self.projection_iters >= 1, f"projection_iters must be an integer >= 1, got {self.projection_iters!r}")
         _check(len(self.content_layers) + len(self.style_layers) > 0, "choose at least one content or style layer")
         for name in ("content_weight", "style_weight"):
             v = getattr(self, name)
@@ -298,12 +314,14 @@ PRESETS: dict[str, TransferConfig] = {
         normalize_losses=True),
     # Chosen by benchmarks/bench_quality.py (see benchmarks/README.md): the genre CNN's
     # Gram statistics barely move timbre, so the default matches the style's texture in a
-    # wide layer of random filters (Ulyanov & Lebedev's design) and keeps the content's
-    # log-mel, weighted so the harmony stays.
+    # wide layer of random filters (Ulyanov & Lebedev's design) and its spectral-envelope
+    # statistics, keeps the content's harmonic fine structure ("detail": log-mel minus
+    # its envelope), and projects the target onto realisable spectrograms as it goes.
     "default": TransferConfig(
-        network="texture", content_layers=("logmel",), style_layers=("bands", "wide"), content_weight=2.0,
-        style_weight=1.0, iterations=60, learning_rate=0.08, init="content", optimizer="adam",
-        parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11),
+        network="texture", content_layers=("detail",), style_layers=("bands", "wide"), stats_layers=("bands",),
+        content_weight=2.0, style_weight=2.0, iterations=65, learning_rate=0.08, init="content",
+        optimizer="adam", parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11,
+        projection_every=15, projection_iters=16),
 }
 
 

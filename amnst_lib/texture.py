@@ -24,7 +24,7 @@ from .config import AnalysisConfig
 from .errors import LayerError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide")
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail")
 
 #: Model name by which the transfer recognises this network.
 NAME = "texture_net"
@@ -32,7 +32,7 @@ NAME = "texture_net"
 
 def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int = 0, *,
                           n_filters: int = 512, width: int = 11, band_pool: int = 3,
-                          gain: float = 100.0) -> keras.Model:
+                          gain: float = 100.0, envelope_bands: int = 24) -> keras.Model:
     """The random-filter texture network.
 
     Parameters
@@ -48,6 +48,10 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     band_pool : int
         Adjacent mel bands averaged into one channel before the wide layer; divides its
         cost. ``n_mels`` must be a multiple of it.
+    envelope_bands : int
+        Width (in mel bands) of the triangular smoothing across frequency that gives the
+        spectral envelope; ``detail`` is the log-mel minus that envelope: the harmonic
+        fine structure that carries pitch, without the envelope that carries timbre.
     gain : float
         Scale before ``log1p``: magnitude mels of a normal-level clip lie around 0.01-10,
         where ``log1p`` alone would be nearly linear and quiet detail would weigh nothing.
@@ -75,7 +79,17 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
                                name="wide", trainable=False)
     out = conv(pooled)
     conv.set_weights([kernel])
-    return keras.Model(inp, out, name=NAME)
+    smooth = keras.ops.convert_to_tensor(_envelope_matrix(n_mels, envelope_bands))
+    detail = keras.layers.Lambda(lambda t: t - keras.ops.matmul(t, smooth), name="detail")(x)
+    return keras.Model(inp, [out, detail], name=NAME)
+
+
+def _envelope_matrix(n: int, width: int) -> np.ndarray:
+    """(n, n) matrix whose column j is a normalised triangle of ``width`` bands centred on j."""
+    half = max(1, width // 2)
+    idx = np.arange(n)
+    tri = np.maximum(0.0, 1.0 - np.abs(idx[:, None] - idx[None, :]) / half)
+    return (tri / tri.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
 def is_texture_network(model) -> bool:

@@ -99,6 +99,14 @@ def _gram(features):
     return tf.einsum("bnc,bnd->bcd", f, f) / hw
 
 
+def _mean_std(features):
+    """Per-example, per-channel mean and standard deviation over positions: (b, c) each."""
+    tf = _tf()
+    mean = tf.reduce_mean(features, axis=[1, 2])
+    var = tf.reduce_mean(tf.square(features - mean[:, None, None, :]), axis=[1, 2])
+    return mean, tf.sqrt(var + 1e-8)
+
+
 def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Content and style layer names of ``cfg`` in the namespace of ``cfg.network``.
 
@@ -108,6 +116,7 @@ def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[s
         For a layer the network does not have; the message lists the valid ones.
     """
     resolve = resolve_texture_layers if cfg.network == "texture" else resolve_layers
+    resolve(cfg.stats_layers)
     return resolve(cfg.content_layers), resolve(cfg.style_layers)
 
 
@@ -140,12 +149,15 @@ class _Problem:
         self.cfg = cfg
         self.seg = seg
         self.content_layers, self.style_layers, order = network_layers(model, cfg)
+        self.stats_layers = network_layers(model, cfg.replace(content_layers=cfg.stats_layers))[0]
         # One extractor for the target (all layers, in depth order, computed once per
         # pass) and a lighter one for the content (only its layers; shallow by default).
-        self.all_layers = tuple(n for n in order if n in set(self.content_layers + self.style_layers))
+        used = set(self.content_layers + self.style_layers + self.stats_layers)
+        self.all_layers = tuple(n for n in order if n in used)
         self.target_net = _extractor(model, self.all_layers)
         self.content_net = _extractor(model, self.content_layers) if self.content_layers else None
         self.style_net = _extractor(model, self.style_layers) if self.style_layers else None
+        self.stats_net = _extractor(model, self.stats_layers) if self.stats_layers else None
         self.content_canvas = tf.constant(content_canvas)
         self.starts_by_grid = starts_by_grid
         batch = cfg.batch_segments
@@ -170,6 +182,22 @@ class _Problem:
                 shapes = [model.get_layer(l).output.shape for l in self.style_layers]
                 self.style_scale = [float(s[1] * s[2]) for s in shapes]
             self.style_norm = [float(tf.reduce_sum(g * g)) + 1e-12 for g in self.style_grams]
+
+        # Envelope statistics: per-channel mean and spread over time, averaged over the
+        # style's segments (on log-mel bands these are what MFCC statistics summarise).
+        self.style_stats, self.stats_norm = [], []
+        if self.stats_layers:
+            style_canvas = tf.constant(style_mel)
+            n_style = style_mel.shape[1] // seg
+            sums = None
+            for b0 in range(0, n_style, batch):
+                nb = min(batch, n_style - b0)
+                feats = self.stats_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
+                feats = feats if isinstance(feats, (list, tuple)) else [feats]
+                stats = [[tf.reduce_sum(m, axis=0) for m in _mean_std(f)] for f in feats]
+                sums = stats if sums is None else [[a + b for a, b in zip(x, y)] for x, y in zip(sums, stats)]
+            self.style_stats = [(m / n_style, d / n_style) for m, d in sums]
+            self.stats_norm = [float(tf.reduce_sum(m * m) + tf.reduce_sum(d * d)) + 1e-12 for m, d in self.style_stats]
 
         # Content normaliser: the content's own mean square activation per layer.
         self.content_norm = []
@@ -212,9 +240,34 @@ class _Problem:
                     hw = self.style_scale[i]
                     c = tf.cast(tf.shape(g)[1], tf.float32)
                     style_loss += tf.reduce_sum(per_seg) * hw * hw / (hw * c)
+            for (mu_s, sd_s), norm, name in zip(self.style_stats, self.stats_norm, self.stats_layers):
+                mu, sd = _mean_std(by_name[name])
+                per_seg = tf.reduce_sum(tf.square(mu - mu_s) + tf.square(sd - sd_s), axis=1)
+                style_loss += tf.reduce_sum(per_seg) / norm
             total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
         grad = tape.gradient(total, var)
         return total, content_loss, style_loss, grad
+
+
+def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg: TransferConfig, step: int) -> None:
+    """Replace the target by the mel of a real signal close to it (consistency projection).
+
+    A mel spectrogram moved freely by gradient steps gets frame-to-frame detail that no
+    waveform has (STFT frames overlap by 75%), so Griffin-Lim cannot reproduce it. A few
+    Griffin-Lim iterations and a fresh analysis give the nearest spectrogram a signal can
+    have; the optimisation then continues from there.
+    """
+    from .config import ReconstructionConfig
+    from .spectrum import griffin_lim, mel_spectrogram, mel_to_stft
+
+    value = var.numpy()
+    mel = np.exp(value[:, :n_frames]) if log_param else np.maximum(value[:, :n_frames], 0.0)
+    y = griffin_lim(mel_to_stft(mel, analysis), analysis,
+                    ReconstructionConfig(n_iter=cfg.projection_iters, seed=cfg.seed + step),
+                    length=(n_frames - 1) * analysis.hop_length)
+    projected = mel_spectrogram(y, analysis)[:, :n_frames]
+    value[:, :projected.shape[1]] = np.log(np.maximum(projected, _LOG_FLOOR)) if log_param else projected
+    var.assign(value)
 
 
 def _make_optimizer(cfg: TransferConfig, lr: float):
@@ -427,6 +480,9 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             step = to_step
             continue
         step += 1
+        if cfg.projection_every and step % cfg.projection_every == 0 and step < cfg.iterations:
+            # Never after the last step: the result is always the optimiser's own.
+            _project(var, n_frames, log_param, analysis, cfg, step)
         if bar is not None:
             bar.update(1)
             if step % cfg.print_frequency == 0 or step == cfg.iterations:

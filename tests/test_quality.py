@@ -32,20 +32,21 @@ def test_texture_network_shapes_and_layers(tnet):
     x = np.random.default_rng(0).random((2, *A.input_shape)).astype(np.float32)
     feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
     shapes = [tuple(f.shape) for f in feats]
-    assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64)]
-    assert float(np.min(feats[-1])) >= 0  # ReLU
+    assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384)]
+    assert float(np.min(feats[3])) >= 0  # "wide" is ReLU
 
 
 def test_texture_network_is_deterministic_from_its_seed():
     a, b, c = (build_texture_network(A, seed=s, n_filters=16) for s in (3, 3, 4))
     x = np.random.default_rng(1).random((1, *A.input_shape)).astype(np.float32)
-    np.testing.assert_array_equal(a(x), b(x))
-    assert not np.allclose(a(x), c(x))
+    wide = lambda m: m(x)[0]  # noqa: E731 (outputs: wide, detail)
+    np.testing.assert_array_equal(wide(a), wide(b))
+    assert not np.allclose(wide(a), wide(c))
 
 
 def test_layers_resolve_per_network(tnet, net):
     cfg = PRESETS["default"]
-    assert transfer.resolve_config_layers(cfg) == (("logmel",), ("bands", "wide"))
+    assert transfer.resolve_config_layers(cfg) == (("detail",), ("bands", "wide"))
     assert transfer.resolve_config_layers(cfg.replace(content_layers=(1,), style_layers="3")) == (("logmel",), ("wide",))
     with pytest.raises(LayerError, match="logmel"):
         transfer.resolve_config_layers(cfg.replace(style_layers=("conv2",)))
@@ -107,3 +108,51 @@ def test_plain_mix_baseline_is_at_equal_loudness():
     style_part = mix - c
     assert len(mix) == 1000
     assert np.sqrt(np.mean(style_part ** 2)) == pytest.approx(np.sqrt(np.mean(c ** 2)), rel=1e-4)
+
+
+def test_detail_layer_removes_the_envelope():
+    from amnst_lib.texture import _envelope_matrix
+
+    m = _envelope_matrix(384, 24)
+    np.testing.assert_allclose(m.sum(axis=0), 1.0, rtol=1e-5)
+    tnet = build_texture_network(A, seed=0, n_filters=8)
+    detail = transfer._extractor(tnet, ["detail"])
+    flat = np.full((1, *A.input_shape), 0.3, np.float32)  # same level in every band: all envelope
+    assert float(np.max(np.abs(detail(flat)))) < 1e-5
+    comb = flat.copy()
+    comb[:, ::12] *= 20  # harmonic-like peaks every 12 bands survive as detail
+    assert float(np.max(detail(comb))) > 1.0
+
+
+def test_envelope_statistics_pull_the_bands_towards_the_style(mels, tnet):
+    """With stats_layers the output's per-band mean/spread get closer to the style's."""
+    content, style = mels
+    bands = transfer._extractor(tnet, ["bands"])
+
+    def gap(mel):
+        def stats(m):
+            f = np.asarray(bands(m[None, :, :431, None]))[0, 0]  # (frames, bands)
+            return np.r_[f.mean(0), f.std(0)]
+        return np.linalg.norm(stats(mel) - stats(style))
+
+    base = PRESETS["default"].replace(iterations=20, projection_every=0)
+    without = transfer.style_transfer(content, style, tnet, base.replace(stats_layers=()), A, progress=False)
+    with_stats = transfer.style_transfer(content, style, tnet, base, A, progress=False)
+    assert gap(with_stats.mel) < 0.9 * gap(without.mel) < gap(content)
+
+
+def test_projection_keeps_the_target_realisable(mels, tnet):
+    """Projecting onto real signals' spectrograms lowers the reconstruction error a lot."""
+    from amnst_lib.config import ReconstructionConfig
+    from amnst_lib.metrics import reconstruction_convergence
+    from amnst_lib.spectrum import mel_to_audio
+
+    content, style = mels
+    cfg = PRESETS["default"].replace(iterations=35)
+    sc = {}
+    for every in (0, 15):
+        r = transfer.style_transfer(content, style, tnet, cfg.replace(projection_every=every), A, progress=False)
+        assert len(r.history) == 35 and np.all(np.isfinite(r.mel))
+        y = mel_to_audio(r.mel, A, ReconstructionConfig(), length=(content.shape[1] - 1) * A.hop_length)
+        sc[every] = reconstruction_convergence(r.mel, y, A)
+    assert sc[15] < 0.10 and sc[15] < 0.7 * sc[0], sc
