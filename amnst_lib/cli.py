@@ -24,7 +24,12 @@ def _layers(text: str):
     return [s for s in text.replace(" ", ",").split(",") if s]
 
 
+def _names(layers) -> str:
+    return ", ".join(map(str, layers))
+
+
 def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
+    d, o = PRESETS["default"], PRESETS["original"]
     p.add_argument("content", help="music file (WAV, FLAC, OGG or MP3): the melody, harmony and rhythm to keep")
     p.add_argument("style", help="ambience file: the timbre, texture and acoustics to take on")
     p.add_argument("-o", "--out", metavar="DIR",
@@ -32,9 +37,11 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="named settings to start from (default: 'default'). 'default' is this project's tuned "
-                        "settings: the random-filter texture network (layers logmel / bands, wide), chosen by "
+                        f"settings: the random-filter texture network (layers {_names(d.content_layers)} / "
+                        f"{_names(d.style_layers)}; {d.iterations} iterations), chosen by "
                         "benchmarks/bench_quality.py. 'original' is the original notebook's form values on its "
-                        "genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 iterations). "
+                        "genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; "
+                        f"{o.iterations} iterations). "
                         "Flags given here override the preset's values")
     p.add_argument("--network", choices=NETWORKS,
                    help="feature network: 'texture' (random by design; no trained weights) or 'genre_cnn' (the "
@@ -45,18 +52,23 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="start from the settings of an earlier run (its run.json); flags given here override them")
     g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
-                   help="feature layers for content, by name or index in the chosen network. Texture network: "
-                        "0 mel, 1 logmel, 2 bands, 3 wide (default logmel). Genre CNN: 0 identity, 1 batchnorm1, "
-                        "2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8 (original 0,2)")
+                   help="feature layers for content, by name or index in the chosen network (a wrong name "
+                        "lists them). Texture network: 0 mel, 1 logmel, 2 bands, 3 wide, ... "
+                        f"(default {_names(d.content_layers)}). Genre CNN: 0 identity, 1 batchnorm1, "
+                        f"2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8 (original {_names(o.content_layers)})")
     g.add_argument("--style-layers", type=_layers, metavar="L,L",
-                   help="feature layers for style (default bands,wide; original 4,8,12,16)")
-    g.add_argument("--content-weight", type=float, help="weight of the content loss (default 2; original 50)")
-    g.add_argument("--style-weight", type=float, help="weight of the style loss (default 1; original 10)")
-    g.add_argument("--iterations", type=int, help="gradient steps (default 60; original 100)")
+                   help=f"feature layers for style (default {_names(d.style_layers)}; "
+                        f"original {_names(o.style_layers)})")
+    g.add_argument("--content-weight", type=float,
+                   help=f"weight of the content loss (default {d.content_weight:g}; original {o.content_weight:g})")
+    g.add_argument("--style-weight", type=float,
+                   help=f"weight of the style loss (default {d.style_weight:g}; original {o.style_weight:g})")
+    g.add_argument("--iterations", type=int, help=f"gradient steps (default {d.iterations}; original {o.iterations})")
     g.add_argument("--init", choices=INITS, help="starting target (default content)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (default) or the original's sgd")
     g.add_argument("--lr", type=float, dest="learning_rate",
-                   help="initial learning rate (default 0.08; original: 0.02 for adam on log-mel, else 0.001)")
+                   help=f"initial learning rate (default {d.resolved_learning_rate:g}; original: 0.02 for adam "
+                        "on log-mel, else 0.001)")
     g.add_argument("--decay-steps", type=int, help="exponential decay: steps per decay (default 10)")
     g.add_argument("--decay-rate", type=float, help="exponential decay: factor per decay_steps (default 1.0: constant)")
     g.add_argument("--parameterization", choices=PARAMETERIZATIONS,

@@ -11,22 +11,27 @@ form, never as a traceback.
 Field names (the original's where it had one):
 
 =============================== =======================================================
+preset                          "default" (the tuned texture network) or "original" (the
+                                original form's values on its genre CNN): fills every
+                                field marked * that is left None (see config.PRESETS)
+network *                       "texture" or "genre_cnn"; differing from the preset's,
+                                the layers come from that network's preset
 audio_dir                       folder of audio files (the original's directory_path)
 content, style                  file name or number in that folder
-weights_file                    trained weights (.weights.h5 or the original's .npy);
-                                empty = seeded random weights
+weights_file                    trained genre-CNN weights (.weights.h5 or the original's
+                                .npy); empty = none (refused with the texture network)
 segments_to_include             use at most this many 5 s segments (0 = whole clip)
-content_layers, style_layers    feature layers by name or original index
-content_weight, style_weight    loss weights
-target_type                     initial target: content, style, zero, random
-iterations_for_nst              optimisation steps
-initial_learning_rate           step size (0 or None = the optimiser's default)
-decay_steps, decay_rate         exponential decay of the step size
-print_frequency                 loss report interval
-decay_on_excess                 halve the step size when a step overflows
+content_layers, style_layers *  feature layers of the network, by name or index
+content_weight, style_weight *  loss weights
+target_type *                   initial target: content, style, zero, random, mix
+iterations_for_nst *            optimisation steps
+initial_learning_rate *         step size (0 = the optimiser's default)
+decay_steps, decay_rate *       exponential decay of the step size
+print_frequency *               loss report interval
+decay_on_excess *               halve the step size when a step overflows
 rollback_on_excess              roll back on overflow (off = stop at the first overflow)
-max_retries_on_excess           rollbacks allowed per run
-history_buffer_size             good steps kept for rollbacks
+max_retries_on_excess *         rollbacks allowed per run
+history_buffer_size *           good steps kept for rollbacks
 target_segments_to_reconstruct  turn only the first N segments into audio (0 = all)
 play_content_and_style          show players for the inputs too
 max_seconds                     load only the first seconds of each file (0 = all)
@@ -45,34 +50,60 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import INITS, AnalysisConfig, ReconstructionConfig, RunConfig, TransferConfig
+from .config import INITS, NETWORKS, PRESETS, AnalysisConfig, ReconstructionConfig, RunConfig, preset
 from .errors import AmnstError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .notebook_utils import list_audio_files, pick_file, resolve_audio_dir
+from .texture import TEXTURE_LAYERS, resolve_texture_layers
 
-_T = TransferConfig()
+#: The preset a network's layers come from when it differs from the chosen preset's.
+NETWORK_PRESETS = {"texture": "default", "genre_cnn": "original"}
 
-#: Default field values: the original form's defaults (layers by name).
+#: Feature layers offered per network, in depth order.
+NETWORK_LAYERS = {"genre_cnn": FEATURE_LAYERS, "texture": TEXTURE_LAYERS}
+
+#: Form field -> TransferConfig field, for the fields a preset fills (None = the preset's).
+PRESET_FIELDS = {
+    "network": "network",
+    "content_layers": "content_layers",
+    "style_layers": "style_layers",
+    "content_weight": "content_weight",
+    "style_weight": "style_weight",
+    "target_type": "init",
+    "iterations_for_nst": "iterations",
+    "initial_learning_rate": "learning_rate",
+    "decay_steps": "decay_steps",
+    "decay_rate": "decay_rate",
+    "print_frequency": "print_frequency",
+    "decay_on_excess": "decay_on_excess",
+    "max_retries_on_excess": "max_retries",
+    "history_buffer_size": "history_buffer_size",
+}
+
+#: Default field values: preset "default" (the tuned settings); the fields a preset fills
+#: are None ("the preset's value"). ``preset="original"`` gives the original form's values.
 DEFAULTS: dict[str, Any] = {
+    "preset": "default",
+    "network": None,
     "audio_dir": "",
     "content": "mus01_baroque_bach_brandenburg2.wav",
     "style": "amb04_stream.wav",
     "weights_file": "",
     "segments_to_include": 5,
-    "content_layers": list(resolve_layers(_T.content_layers)),
-    "style_layers": list(resolve_layers(_T.style_layers)),
-    "content_weight": _T.content_weight,
-    "style_weight": _T.style_weight,
-    "target_type": _T.init,
-    "iterations_for_nst": _T.iterations,
-    "initial_learning_rate": 0.0,
-    "decay_steps": _T.decay_steps,
-    "decay_rate": _T.decay_rate,
-    "print_frequency": _T.print_frequency,
-    "decay_on_excess": _T.decay_on_excess,
+    "content_layers": None,
+    "style_layers": None,
+    "content_weight": None,
+    "style_weight": None,
+    "target_type": None,
+    "iterations_for_nst": None,
+    "initial_learning_rate": None,
+    "decay_steps": None,
+    "decay_rate": None,
+    "print_frequency": None,
+    "decay_on_excess": None,
     "rollback_on_excess": True,
-    "max_retries_on_excess": _T.max_retries,
-    "history_buffer_size": _T.history_buffer_size,
+    "max_retries_on_excess": None,
+    "history_buffer_size": None,
     "target_segments_to_reconstruct": 0,
     "play_content_and_style": True,
     "max_seconds": 0.0,
@@ -106,10 +137,60 @@ def _count_or_none(values: dict, name: str) -> int | None:
     return n or None
 
 
-def _layers(value) -> tuple[str, ...]:
+def _layers(value, network: str = "genre_cnn") -> tuple[str, ...]:
+    """Layer names or indices resolved in ``network``'s layers (LayerError lists the valid ones)."""
     if value is None:
         return ()
-    return resolve_layers(value)
+    return (resolve_texture_layers if network == "texture" else resolve_layers)(value)
+
+
+def _preset_name(value) -> str:
+    name = str(value if value not in (None, "") else DEFAULTS["preset"]).strip().lower()
+    preset(name)  # raises, naming the presets
+    return name
+
+
+def _network(value, preset_name: str) -> str:
+    if value in (None, ""):
+        return preset(preset_name).network
+    network = str(value).strip().lower()
+    if network not in NETWORKS:
+        raise ParameterError(f"network must be one of {NETWORKS}, got {value!r}")
+    return network
+
+
+def preset_values(name: str = "default", network: str | None = None) -> dict[str, Any]:
+    """The form values of preset ``name`` (see :data:`config.PRESETS <amnst_lib.config.PRESETS>`).
+
+    With a ``network`` other than the preset's, the layers are those of that network's
+    preset (``texture``: ``default``; ``genre_cnn``: ``original``), the rest the preset's.
+
+    Returns
+    -------
+    dict
+        A value for every field of :data:`PRESET_FIELDS`; layers by name.
+    """
+    name = _preset_name(name)
+    t = preset(name)
+    network = _network(network, name)
+    layers_from = t if network == t.network else preset(NETWORK_PRESETS[network])
+    out = {form: getattr(t, field) for form, field in PRESET_FIELDS.items()}
+    out["network"] = network
+    out["content_layers"] = list(_layers(layers_from.content_layers, network))
+    out["style_layers"] = list(_layers(layers_from.style_layers, network))
+    out["initial_learning_rate"] = t.learning_rate or 0.0
+    return out
+
+
+def _filled(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` over :data:`DEFAULTS`, with the None preset fields taken from the preset."""
+    v = {**DEFAULTS, **values}
+    v["preset"] = _preset_name(v["preset"])
+    pv = preset_values(v["preset"], v["network"])
+    for name in PRESET_FIELDS:
+        if v[name] is None:
+            v[name] = pv[name]
+    return v
 
 
 def config_from_values(values: dict[str, Any]) -> RunConfig:
@@ -123,16 +204,23 @@ def config_from_values(values: dict[str, Any]) -> RunConfig:
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
         raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
-    v = {**DEFAULTS, **values}
+    v = _filled(values)
+    base = preset(v["preset"])
+    network = _network(v["network"], v["preset"])
+    if str(v["weights_file"] or "").strip() and network != "genre_cnn":
+        raise ParameterError(
+            f"weights_file applies to the genre CNN only; the {network} network (preset {v['preset']!r}) is "
+            f"random by design: empty weights_file, or choose preset 'original' (or network 'genre_cnn')")
     lr = v["initial_learning_rate"]
     lr = None if lr in (None, "", 0, 0.0) else _number(v, "initial_learning_rate")
     if lr is not None and lr <= 0:
         raise ParameterError(f"initial_learning_rate must be > 0 (0 = the optimiser's default), got {lr}")
     history = _number(v, "history_buffer_size", int)
     retries = _number(v, "max_retries_on_excess", int)
-    transfer = TransferConfig(
-        content_layers=_layers(v["content_layers"]),
-        style_layers=_layers(v["style_layers"]),
+    transfer = base.replace(
+        network=network,
+        content_layers=_layers(v["content_layers"], network),
+        style_layers=_layers(v["style_layers"], network),
         content_weight=_number(v, "content_weight"),
         style_weight=_number(v, "style_weight"),
         iterations=_number(v, "iterations_for_nst", int),
@@ -142,7 +230,7 @@ def config_from_values(values: dict[str, Any]) -> RunConfig:
         decay_rate=_number(v, "decay_rate"),
         max_segments=_count_or_none(v, "segments_to_include"),
         history_buffer_size=history,
-        rollback_steps=max(1, min(_T.rollback_steps, history)),
+        rollback_steps=max(1, min(base.rollback_steps, history)),
         max_retries=retries if bool(v["rollback_on_excess"]) else 0,
         decay_on_excess=bool(v["decay_on_excess"]),
         print_frequency=_number(v, "print_frequency", int),
@@ -225,21 +313,29 @@ class TransferForm:
         unknown = sorted(set(init) - set(DEFAULTS))
         if unknown:
             raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
+        init = _filled(init)
+        init["network"] = _network(init["network"], init["preset"])
+        self._updating = False
         style = {"description_width": "190px"}
         wide = w.Layout(width="480px")
-        layer_options = [(f"{i}: {name}", name) for i, name in enumerate(FEATURE_LAYERS)]
+        layer_options = _layer_options(init["network"])
 
         def slider(cls, name, lo, hi, step=1, **kw):
             return cls(value=_clamp(init[name], lo, hi), min=lo, max=hi, step=step, description=name,
                        style=style, layout=wide, continuous_update=False, **kw)
 
         c = {
+            "preset": w.Dropdown(options=sorted(PRESETS), value=init["preset"], description="preset", style=style,
+                                 layout=wide),
+            "network": w.Dropdown(options=list(NETWORKS), value=init["network"], description="network",
+                                  style=style, layout=wide),
             "audio_dir": w.Text(value=str(init["audio_dir"]), description="audio_dir",
                                 placeholder="empty: the bundled examples", style=style, layout=wide),
             "content": w.Dropdown(description="content", style=style, layout=wide),
             "style": w.Dropdown(description="style", style=style, layout=wide),
             "weights_file": w.Text(value=str(init["weights_file"] or ""), description="weights_file",
-                                   placeholder="empty: untrained (seeded random) network", style=style, layout=wide),
+                                   placeholder="genre CNN only; empty: seeded random weights", style=style,
+                                   layout=wide),
             "segments_to_include": slider(w.IntSlider, "segments_to_include", 0, 24),
             "content_layers": w.SelectMultiple(options=layer_options, rows=6, description="content_layers",
                                                style=style, layout=wide),
@@ -282,6 +378,9 @@ class TransferForm:
         for name in ("content_layers", "style_layers"):
             self._set_layers(name, init[name])
         c["audio_dir"].observe(lambda _change: self._refresh_files(), names="value")
+        c["preset"].observe(lambda change: self._apply_preset(change["new"]), names="value")
+        c["network"].observe(lambda change: self._apply_network(change["new"]), names="value")
+        c["weights_file"].observe(lambda _change: self._check_combination(), names="value")
 
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(lambda _b: self.run())
@@ -289,7 +388,9 @@ class TransferForm:
         self.message_box = w.HTML()
         self.progress = w.Output()
         self.output = w.Output()
-        hint = w.HTML("<small>Numbers 0 mean 'all' (segments, seconds) or 'default' "
+        hint = w.HTML("<small>preset fills the network, layers, weights and optimisation fields "
+                      "('default': tuned texture network; 'original': the original's genre CNN). "
+                      "Numbers 0 mean 'all' (segments, seconds) or 'default' "
                       "(learning rate). Hold Ctrl/Cmd to pick several layers.</small>")
 
         def section(title, names):
@@ -298,7 +399,7 @@ class TransferForm:
         fields = w.VBox([
             section("Audio", ["audio_dir", "content", "style", "max_seconds", "segments_to_include",
                               "play_content_and_style"]),
-            section("Network", ["weights_file", "content_layers", "style_layers", "content_weight",
+            section("Network", ["preset", "network", "weights_file", "content_layers", "style_layers", "content_weight",
                                 "style_weight"]),
             section("Optimisation", ["target_type", "iterations_for_nst", "initial_learning_rate", "decay_steps",
                                      "decay_rate", "print_frequency", "decay_on_excess", "rollback_on_excess",
@@ -309,6 +410,7 @@ class TransferForm:
         side = w.VBox([self.run_button, self.status, self.message_box, self.progress],
                       layout=w.Layout(width="380px", margin="0 0 0 20px"))
         self.widget = w.VBox([w.HBox([fields, side]), self.output])
+        self._check_combination()
 
     # -- fields -------------------------------------------------------------------------
 
@@ -339,7 +441,57 @@ class TransferForm:
             self._show_message(str(e))
 
     def _set_layers(self, name: str, spec) -> None:
-        self.controls[name].value = _layers(spec)
+        self.controls[name].value = _layers(spec, self.controls["network"].value)
+
+    def _set_network_layers(self, network: str, content, style) -> None:
+        """Offer ``network``'s layers in both multi-selects and select the ones given."""
+        for name, spec in (("content_layers", content), ("style_layers", style)):
+            control = self.controls[name]
+            control.value = ()
+            control.options = _layer_options(network)
+            control.value = _layers(spec, network)
+
+    def _apply_preset(self, name: str) -> None:
+        """Set every field a preset fills (network, layers, weights, optimisation)."""
+        values = preset_values(name)
+        c = self.controls
+        self._updating = True
+        try:
+            c["network"].value = values["network"]
+        finally:
+            self._updating = False
+        self._set_network_layers(values["network"], values["content_layers"], values["style_layers"])
+        for field in PRESET_FIELDS:
+            if field in ("network", "content_layers", "style_layers"):
+                continue
+            control = c[field]
+            value = values[field]
+            if isinstance(control, self.w.FloatLogSlider):
+                value = _clamp(value, control.base ** control.min, control.base ** control.max)
+            elif hasattr(control, "min") and hasattr(control, "max") and not isinstance(value, bool):
+                value = _clamp(value, control.min, control.max)
+            control.value = float(value) if field == "initial_learning_rate" else value
+        self._check_combination()
+
+    def _apply_network(self, network: str) -> None:
+        """A new network: offer its layers, selected as in its preset."""
+        if self._updating:
+            return
+        values = preset_values(self.controls["preset"].value, network)
+        self._set_network_layers(network, values["content_layers"], values["style_layers"])
+        self._check_combination()
+
+    def _check_combination(self) -> None:
+        """Show (or clear) the message for weights given with the texture network."""
+        c = self.controls
+        weights = str(c["weights_file"].value or "").strip()
+        bad = bool(weights) and c["network"].value != "genre_cnn"
+        if bad:
+            self._show_message(f"weights_file applies to the genre CNN only; the {c['network'].value} network "
+                               f"is random by design: empty weights_file, or choose preset 'original' "
+                               f"(or network 'genre_cnn')")
+        elif self.message.startswith("weights_file applies to the genre CNN only"):
+            self._show_message("")
 
     def set_values(self, **values) -> None:
         """Set fields programmatically (content/style by name or number, layers by name or index).
@@ -352,10 +504,23 @@ class TransferForm:
         unknown = sorted(set(values) - set(DEFAULTS))
         if unknown:
             raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
+        values = dict(values)
         if "audio_dir" in values:
             self.controls["audio_dir"].value = str(values.pop("audio_dir") or "")
+        if "preset" in values:
+            name = _preset_name(values.pop("preset"))
+            if name == self.controls["preset"].value:
+                self._apply_preset(name)  # re-apply: the preset's values, as choosing it does
+            self.controls["preset"].value = name
+        if "network" in values:
+            network = _network(values.pop("network"), self.controls["preset"].value)
+            if network != self.controls["network"].value:
+                self.controls["network"].value = network
+        filled = preset_values(self.controls["preset"].value, self.controls["network"].value)
         for name, value in values.items():
             control = self.controls[name]
+            if value is None and name in PRESET_FIELDS:
+                value = filled[name]
             if name in ("content", "style"):
                 files = [Path(v) for _, v in control.options]
                 control.value = pick_file(value, files, name).name
@@ -434,6 +599,10 @@ class TransferForm:
             with self.output:
                 show_transfer_result(result, play_inputs=bool(self.controls["play_content_and_style"].value))
         return result
+
+
+def _layer_options(network: str) -> list[tuple[str, str]]:
+    return [(f"{i}: {name}", name) for i, name in enumerate(NETWORK_LAYERS[network])]
 
 
 def _clamp(value, lo, hi):

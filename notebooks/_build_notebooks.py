@@ -377,27 +377,32 @@ NB02_CI = {"tracks_per_class": 2, "seconds": 8.0, "epochs": 1, "batch_size": 8}
 
 NB03 = [
     code("""
-# Parameters: the original Colab form's fields. The form below starts from these values;
-# headless (papermill) they alone drive the run.
+# Parameters: the original Colab form's fields, plus `preset`. The form below starts from
+# these values; headless (papermill) they alone drive the run. Fields set to None take the
+# preset's value: "default" is this project's tuned settings (the random-filter texture
+# network, layers logmel / bands, wide; 60 steps), "original" the original form's values on
+# its genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 steps).
+preset = "default"  # "default" or "original"
+network = None  # None: the preset's; "texture" or "genre_cnn" (its layers then come from that network's preset)
 audio_dir = ""  # folder of audio files; empty: the bundled examples (Drive: "/content/drive/MyDrive/...")
 content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its number in audio_dir
 style = "amb04_stream.wav"  # ambience: a file name or its number
-weights_file = ""  # trained classifier weights (.weights.h5 or the original's .npy); empty: random network
+weights_file = ""  # trained genre-CNN weights (.weights.h5 or the original's .npy; needs preset "original"); empty: none
 segments_to_include = 5  # 5 s segments to use (0: the whole clip)
-content_layers = ["identity", "conv1"]  # names, or the original's indices (0 identity, 2 conv1, 4 conv2, ...)
-style_layers = ["conv2", "conv4", "conv6", "conv8"]
-content_weight = 50.0
-style_weight = 10.0
-target_type = "content"  # content, style, zero or random
-iterations_for_nst = 100
-initial_learning_rate = 0.0  # 0: the default of the optimiser
-decay_steps = 10
-decay_rate = 1.0
-print_frequency = 10
-decay_on_excess = True
+content_layers = None  # layer names or indices of the network: texture 0 mel, 1 logmel, 2 bands, 3 wide;
+style_layers = None  #   genre CNN 0 identity, 2 conv1, 4 conv2, ... 16 conv8 (e.g. ["conv2", "conv4"])
+content_weight = None  # None: the preset's (default 2.0, original 50.0)
+style_weight = None  # (default 1.0, original 10.0)
+target_type = None  # content, style, zero, random or mix (both presets: content)
+iterations_for_nst = None  # (default 60, original 100)
+initial_learning_rate = None  # 0: the optimiser's default, 0.02 (preset default 0.08, original 0)
+decay_steps = None  # (10)
+decay_rate = None  # (1.0)
+print_frequency = None  # (10)
+decay_on_excess = None  # (True)
 rollback_on_excess = True
-max_retries_on_excess = 20
-history_buffer_size = 10
+max_retries_on_excess = None  # (20)
+history_buffer_size = None  # (10)
 target_segments_to_reconstruct = 0  # 0: all
 play_content_and_style = True
 max_seconds = 0.0  # load only the first seconds of each file (0: all)
@@ -410,8 +415,14 @@ ci = False  # True in CI runs: a refused or failed run fails the notebook
 # 03 · Style transfer
 
 Pick a piece of music (the **content**) and an ambience recording (the **style**), choose
-which layers of the genre classifier compare them, and optimise a mel spectrogram that keeps
+which layers of a feature network compare them, and optimise a mel spectrogram that keeps
 the content's notes while taking on the style's texture. Then listen.
+
+The **preset** chooses the network and fills the layers, weights and optimisation fields:
+`default` is this project's tuned settings, a wide layer of random filters (the texture
+network, random by design) that moves the timbre far more than the genre classifier's
+layers do (see `benchmarks/README.md`); `original` is the original Colab form's values on
+its genre CNN, the one to use with trained weights (`weights_file`, from notebook 02).
 
 The form below mirrors the original Colab form. Change any field and press **Run**: the
 progress bar, then players, spectrograms, the loss curve and the quality figures appear
