@@ -319,7 +319,7 @@ PRESETS: dict[str, TransferConfig] = {
     # its envelope), and projects the target onto realisable spectrograms as it goes.
     "default": TransferConfig(
         network="texture", content_layers=("detail",), style_layers=("bands", "wide"), stats_layers=("bands",),
-        content_weight=2.0, style_weight=2.0, iterations=65, learning_rate=0.08, init="content",
+        content_weight=4.0, style_weight=2.0, iterations=65, learning_rate=0.08, init="content",
         optimizer="adam", parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11,
         projection_every=15, projection_iters=16),
 }
