@@ -53,12 +53,19 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
                    help="feature layers for content, by name or index in the chosen network (a wrong name "
-                        "lists them). Texture network: 0 mel, 1 logmel, 2 bands, 3 wide, ... "
+                        "lists them). Texture network: 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail "
                         f"(default {_names(d.content_layers)}). Genre CNN: 0 identity, 1 batchnorm1, "
                         f"2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8 (original {_names(o.content_layers)})")
     g.add_argument("--style-layers", type=_layers, metavar="L,L",
                    help=f"feature layers for style (default {_names(d.style_layers)}; "
                         f"original {_names(o.style_layers)})")
+    g.add_argument("--stats-layers", type=_layers, metavar="L,L",
+                   help="layers whose per-channel mean and spread are matched to the style's, beside the Gram "
+                        f"matrices (default {_names(d.stats_layers) or 'none'}; original none)")
+    g.add_argument("--projection-every", type=int,
+                   help="every N steps, replace the target by the mel of a real signal near it (Griffin-Lim, "
+                        f"re-analysed) so the WAV matches what was optimised; 0 = never (default "
+                        f"{d.projection_every}; original {o.projection_every})")
     g.add_argument("--content-weight", type=float,
                    help=f"weight of the content loss (default {d.content_weight:g}; original {o.content_weight:g})")
     g.add_argument("--style-weight", type=float,
@@ -96,7 +103,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
 
 _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_weight", "iterations", "init",
                    "optimizer", "learning_rate", "decay_steps", "decay_rate", "parameterization", "max_segments",
-                   "batch_segments", "max_retries", "seed")
+                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every")
 
 
 #: The preset a network starts from when only --network (or only --weights) is given.

@@ -214,3 +214,14 @@ def test_module_entry_point_and_help_without_traceback(tmp_path):
                         str(tmp_path / "b.wav"), "-o", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2 and "amnst: error:" in r.stderr and "no such file" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_stats_and_projection_flags_reach_the_run_record(clips, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(clips["content"], clips["style"], "-o", out, *FAST, "--stats-layers", "logmel",
+                   "--projection-every", "2") == 0
+    cfg = json.loads((out / "run.json").read_text())["config"]["transfer"]
+    assert cfg["stats_layers"] == ["logmel"] and cfg["projection_every"] == 2
+    assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "bad", *FAST, "--stats-layers", "conv2") == 2
+    assert "unknown texture-network layer 'conv2'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
