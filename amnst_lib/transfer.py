@@ -38,6 +38,9 @@ from .model import FEATURE_LAYERS, resolve_layers
 from .texture import TEXTURE_LAYERS, is_texture_network, resolve_texture_layers
 from .segments import pad_frames, tile_frames
 
+#: Content features are cached (not recomputed each step) while they fit in this many bytes.
+CONTENT_CACHE_BYTES = 512 * 2 ** 20
+
 # Floor of the mel magnitude in the log parameterisation: far below audibility (the
 # magnitude mel of a -1 dBFS clip peaks near 1-10), but keeps log() finite.
 _LOG_FLOOR = 1e-6
@@ -210,9 +213,32 @@ class _Problem:
                 feats = feats if isinstance(feats, (list, tuple)) else [feats]
                 acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
             self.content_norm = [a / len(starts) + 1e-12 for a in acc]
+        self.content_cache = self._cache_content_features(model, batch)
         self.step_fn = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
 
-    def _batch_loss_and_grad(self, var, start, count, log_param):
+    def _cache_content_features(self, model, batch: int) -> dict:
+        """The content's features per (start, count) window batch, if they fit the budget.
+
+        They are the same every step; caching them saves a forward pass of the content
+        layers per batch. A long track at a deep or wide content layer would need more
+        memory than the whole optimisation, so past ``CONTENT_CACHE_BYTES`` they are
+        recomputed instead (bounded memory wins over speed).
+        """
+        if not self.content_layers:
+            return {}
+        per_window = sum(int(np.prod(model.get_layer(n).output.shape[1:])) * 4 for n in self.content_layers)
+        n_windows = sum(len(starts) for starts in self.starts_by_grid.values())
+        if per_window * n_windows > CONTENT_CACHE_BYTES:
+            return {}
+        cache = {}
+        for starts in self.starts_by_grid.values():
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, self.seg), training=False)
+                cache[(starts[b0], nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
+        return cache
+
+    def _batch_loss_and_grad(self, var, start, count, log_param, targets=None):
         tf = _tf()
         cfg = self.cfg
         with tf.GradientTape() as tape:
@@ -223,11 +249,15 @@ class _Problem:
             by_name = dict(zip(self.all_layers, feats))
             content_loss = tf.constant(0.0)
             if self.content_layers:
-                targets = self.content_net(_windows(self.content_canvas, start, count, self.seg), training=False)
-                targets = targets if isinstance(targets, (list, tuple)) else [targets]
+                if targets is None:  # not cached: recompute (bounded memory)
+                    targets = self.content_net(_windows(self.content_canvas, start, count, self.seg), training=False)
+                    targets = targets if isinstance(targets, (list, tuple)) else [targets]
                 for name, ref, norm in zip(self.content_layers, targets, self.content_norm):
-                    per_seg = tf.reduce_mean(tf.square(by_name[name] - tf.stop_gradient(ref)), axis=[1, 2, 3])
-                    content_loss += tf.reduce_sum(per_seg) / (norm if cfg.normalize_losses else 1.0)
+                    # One fused op and one reduction: these activations are large (conv1:
+                    # 5.3M values per segment), so every temporary costs memory traffic.
+                    size = tf.cast(tf.reduce_prod(tf.shape(ref)[1:]), tf.float32)
+                    sq = tf.reduce_sum(tf.math.squared_difference(by_name[name], tf.stop_gradient(ref)))
+                    content_loss += sq / size / (norm if cfg.normalize_losses else 1.0)
             style_loss = tf.constant(0.0)
             for i, name in enumerate(self.style_layers):
                 g = _gram(by_name[name])
@@ -423,7 +453,8 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         grad = None
         for b0 in range(0, len(starts), cfg.batch_segments):
             nb = min(cfg.batch_segments, len(starts) - b0)
-            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param)
+            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param,
+                                         problem.content_cache.get((starts[b0], nb)))
             total += float(t)
             content += float(c)
             style += float(s)

@@ -36,7 +36,7 @@ STYLE = EX / "amb04_stream.wav"
 
 
 def plain_tape_seconds(n_segments: int, steps: int = 10) -> float:
-    """Seconds per step of the simplest loop: one tape over (n, 384, 431, 1), default layers."""
+    """Seconds per step of the simplest loop: one tape over (n, 384, 431, 1), the original's layers."""
     import tensorflow as tf
 
     from amnst_lib.model import build_genre_cnn, feature_extractor
@@ -68,11 +68,15 @@ def plain_tape_seconds(n_segments: int, steps: int = 10) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def nst_seconds(n_segments: int, steps: int = 10) -> float:
-    """Seconds per step of amnst_lib.transfer.style_transfer on n segments of real audio."""
+def nst_seconds(n_segments: int, steps: int = 10, preset_name: str = "original") -> float:
+    """Seconds per step of amnst_lib.transfer.style_transfer on n segments of real audio.
+
+    ``original`` runs the genre CNN (comparable with :func:`plain_tape_seconds`);
+    ``default`` the texture preset, its projections included (amortised per step).
+    """
     from amnst_lib.audio import load_audio
-    from amnst_lib.config import AnalysisConfig, TransferConfig
-    from amnst_lib.model import build_genre_cnn
+    from amnst_lib.config import AnalysisConfig, preset
+    from amnst_lib.pipeline import load_network
     from amnst_lib.segments import tile_frames
     from amnst_lib.spectrum import mel_spectrogram
     from amnst_lib.transfer import style_transfer
@@ -80,12 +84,14 @@ def nst_seconds(n_segments: int, steps: int = 10) -> float:
     a = AnalysisConfig()
     content = tile_frames(mel_spectrogram(load_audio(CONTENT), a), n_segments * a.segment_frames)
     style = mel_spectrogram(load_audio(STYLE), a)
-    net = build_genre_cnn()
-    warm = style_transfer(content, style, net, TransferConfig(iterations=2), a, progress=False)
-    del warm
-    r = style_transfer(content, style, net, TransferConfig(iterations=steps), a, progress=False)
+    cfg = preset(preset_name)
+    if preset_name == "default":
+        steps = max(steps, 2 * cfg.projection_every)  # include projections
+    net, _ = load_network(None, seed=0, input_shape=a.input_shape, config=cfg)
+    style_transfer(content, style, net, cfg.replace(iterations=2, projection_every=0), a, progress=False)
+    r = style_transfer(content, style, net, cfg.replace(iterations=steps), a, progress=False)
     h = r.history
-    return (h[-1]["seconds"] - h[0]["seconds"]) / (len(h) - 1)
+    return (r.seconds - h[0]["seconds"]) / (len(h) - 1)
 
 
 def reconstruction(seconds: float = 20.0) -> tuple[float, float, float]:
@@ -125,14 +131,6 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 3-minute run")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPU cores")
-    print("\nseconds per iteration (default layers 0,2 / 4,8,12,16)")
-    print(f"{'segments':>8} {'amnst':>8} {'plain tape':>10}")
-    for n in (3, 4, 36):
-        print(f"{n:>8} {nst_seconds(n):>8.3f} {plain_tape_seconds(n):>10.3f}", flush=True)
-    dt, sc, sc_mel = reconstruction()
-    print(f"\nreconstruction of 20 s (pinv + fast Griffin-Lim, defaults): {dt:.2f} s, "
-          f"SC linear {sc:.3f}, SC mel {sc_mel:.3f} (on the content itself)")
-
     with tempfile.TemporaryDirectory() as d:
         y, sr = sf.read(str(CONTENT), dtype="float32")
         long_path = Path(d) / "bach_3min.wav"
@@ -145,7 +143,18 @@ def main() -> None:
             t = r["timings"]
             print(f"{label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} {t['reconstruction']:>7.1f} "
                   f"{t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} {r['sc'] or float('nan'):>6.3f}", flush=True)
-    print("\nnote: peak GiB is the largest child process so far (ru_maxrss of children).")
+    print("\nseconds per iteration")
+    print(f"{'segments':>8} {'original':>9} {'plain tape':>10} {'default':>8}")
+    print(f"{'':>8} {'(genre CNN)':>9} {'(same net)':>10} {'(texture)':>8}")
+    for n in (3, 4, 36):
+        print(f"{n:>8} {nst_seconds(n):>9.3f} {plain_tape_seconds(n):>10.3f} {nst_seconds(n, preset_name='default'):>8.3f}",
+              flush=True)
+    dt, sc, sc_mel = reconstruction()
+    print(f"\nreconstruction of 20 s (pinv + fast Griffin-Lim, defaults): {dt:.2f} s, "
+          f"SC linear {sc:.3f}, SC mel {sc_mel:.3f} (on the content itself)")
+
+    print("\nnote: peak GiB is the largest CLI child so far (ru_maxrss of children); the whole runs come first,\n"
+          "while this process is small, because Linux carries a parent's peak RSS into a forked child.")
 
 
 if __name__ == "__main__":

@@ -192,3 +192,12 @@ def test_bad_layers_and_bad_spectrograms(mels, net):
         TransferConfig(init="noise")
     with pytest.raises(ParameterError, match="content_weight"):
         TransferConfig(content_weight=float("nan"))
+
+
+def test_cached_and_recomputed_content_features_agree(mels, net, monkeypatch):
+    cfg = TransferConfig(iterations=6)
+    cached = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    monkeypatch.setattr(transfer, "CONTENT_CACHE_BYTES", 0)  # too small: recompute every step
+    recomputed = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    np.testing.assert_allclose([h["total"] for h in recomputed.history], [h["total"] for h in cached.history],
+                               rtol=1e-5)
