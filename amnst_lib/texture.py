@@ -24,7 +24,10 @@ from .config import AnalysisConfig
 from .errors import LayerError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail")
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony")
+
+#: Top of the pitch range that chroma reads (CQT from C1 over 7 octaves: C8, 4186 Hz).
+PITCH_TOP_HZ = 4186.0
 
 #: Model name by which the transfer recognises this network.
 NAME = "texture_net"
@@ -81,7 +84,20 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     conv.set_weights([kernel])
     smooth = keras.ops.convert_to_tensor(_envelope_matrix(n_mels, envelope_bands))
     detail = keras.layers.Lambda(lambda t: t - keras.ops.matmul(t, smooth), name="detail")(x)
-    return keras.Model(inp, [out, detail], name=NAME)
+    # The detail within the pitch range: above C8 the harmony has no say, so a content
+    # target on this layer leaves the top of the spectrum free for the style's texture.
+    mask = keras.ops.convert_to_tensor(_pitch_mask(analysis))
+    harmony = keras.layers.Lambda(lambda t: t * mask, name="harmony")(detail)
+    return keras.Model(inp, [out, detail, harmony], name=NAME)
+
+
+def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:
+    """(n_mels,) weights: 1 up to C8 (4186 Hz), then a half-octave fade to 0."""
+    import librosa
+
+    f = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2)
+    octaves_above = np.log2(np.maximum(f, 1.0) / PITCH_TOP_HZ)
+    return np.clip(1.0 - 2.0 * octaves_above, 0.0, 1.0).astype(np.float32)
 
 
 def _envelope_matrix(n: int, width: int) -> np.ndarray:

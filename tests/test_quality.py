@@ -32,21 +32,22 @@ def test_texture_network_shapes_and_layers(tnet):
     x = np.random.default_rng(0).random((2, *A.input_shape)).astype(np.float32)
     feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
     shapes = [tuple(f.shape) for f in feats]
-    assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384)]
+    assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384),
+                      (2, 1, 431, 384)]
     assert float(np.min(feats[3])) >= 0  # "wide" is ReLU
 
 
 def test_texture_network_is_deterministic_from_its_seed():
     a, b, c = (build_texture_network(A, seed=s, n_filters=16) for s in (3, 3, 4))
     x = np.random.default_rng(1).random((1, *A.input_shape)).astype(np.float32)
-    wide = lambda m: m(x)[0]  # noqa: E731 (outputs: wide, detail)
+    wide = lambda m: m(x)[0]  # noqa: E731 (outputs: wide, detail, harmony)
     np.testing.assert_array_equal(wide(a), wide(b))
     assert not np.allclose(wide(a), wide(c))
 
 
 def test_layers_resolve_per_network(tnet, net):
     cfg = PRESETS["default"]
-    assert transfer.resolve_config_layers(cfg) == (("detail",), ("bands", "wide"))
+    assert transfer.resolve_config_layers(cfg) == (("harmony",), ("bands", "wide"))
     assert transfer.resolve_config_layers(cfg.replace(content_layers=(1,), style_layers="3")) == (("logmel",), ("wide",))
     with pytest.raises(LayerError, match="logmel"):
         transfer.resolve_config_layers(cfg.replace(style_layers=("conv2",)))
@@ -156,3 +157,18 @@ def test_projection_keeps_the_target_realisable(mels, tnet):
         y = mel_to_audio(r.mel, A, ReconstructionConfig(), length=(content.shape[1] - 1) * A.hop_length)
         sc[every] = reconstruction_convergence(r.mel, y, A)
     assert sc[15] < 0.10 and sc[15] < 0.7 * sc[0], sc
+
+
+def test_harmony_layer_keeps_only_the_pitch_range():
+    import librosa
+
+    from amnst_lib.texture import PITCH_TOP_HZ, _pitch_mask
+
+    mask = _pitch_mask(A)
+    f = librosa.mel_frequencies(n_mels=A.n_mels, fmax=A.sr / 2)
+    assert np.all(mask[f <= PITCH_TOP_HZ] == 1.0)  # all of chroma's range kept
+    assert np.all(mask[f >= PITCH_TOP_HZ * 2 ** 0.5] == 0.0)  # half an octave above C8: free
+    tnet = build_texture_network(A, seed=0, n_filters=8)
+    x = np.random.default_rng(2).random((1, *A.input_shape)).astype(np.float32)
+    detail, harmony = (np.asarray(t)[0, 0] for t in transfer._extractor(tnet, ["detail", "harmony"])(x))
+    np.testing.assert_allclose(harmony, detail * mask, rtol=1e-5, atol=1e-6)
