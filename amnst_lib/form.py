@@ -571,8 +571,6 @@ class TransferForm:
         -------
         RunResult or None
         """
-        from IPython.display import display
-
         self._show_message("")
         self.run_button.disabled = True
         self.status.value = "<i>Running…</i>"

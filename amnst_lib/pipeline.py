@@ -28,7 +28,7 @@ import numpy as np
 from . import __version__
 from .audio import audio_info, load_audio, peak_normalize, write_wav
 from .config import RunConfig
-from .errors import AmnstError, DivergenceError, OutputExistsError, ParameterError
+from .errors import DivergenceError, OutputExistsError, ParameterError
 
 log = logging.getLogger("amnst")
 

@@ -50,3 +50,15 @@ def net():
     from amnst_lib.model import build_genre_cnn
 
     return build_genre_cnn(seed=0)
+
+
+@pytest.fixture(scope="session")
+def mels():
+    """Magnitude mels (default analysis) of 6 s of the content and of the style."""
+    from amnst_lib.audio import load_audio
+    from amnst_lib.config import AnalysisConfig
+    from amnst_lib.spectrum import mel_spectrogram
+
+    a = AnalysisConfig()
+    return (mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), a),
+            mel_spectrogram(load_audio(STYLE, max_seconds=6.0), a))

@@ -4,22 +4,12 @@ import numpy as np
 import pytest
 
 from amnst_lib import transfer
-from amnst_lib.audio import load_audio
 from amnst_lib.config import PRESETS, AnalysisConfig, RunConfig, TransferConfig
 from amnst_lib.errors import LayerError, ParameterError
-from amnst_lib.spectrum import mel_spectrogram
 from amnst_lib.texture import TEXTURE_LAYERS, build_texture_network, is_texture_network
 
-from .conftest import CONTENT, STYLE
 
 A = AnalysisConfig()
-
-
-@pytest.fixture(scope="module")
-def mels():
-    content = mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), A)
-    style = mel_spectrogram(load_audio(STYLE, max_seconds=6.0), A)
-    return content, style
 
 
 @pytest.fixture(scope="module")

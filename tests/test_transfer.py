@@ -14,13 +14,6 @@ from .conftest import CONTENT, STYLE
 A = AnalysisConfig()
 
 
-@pytest.fixture(scope="module")
-def mels():
-    content = mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), A)
-    style = mel_spectrogram(load_audio(STYLE, max_seconds=6.0), A)
-    return content, style
-
-
 def _falls(history):
     totals = [h["total"] for h in history]
     return all(np.isfinite(totals)) and totals[-1] < 0.7 * totals[0]
