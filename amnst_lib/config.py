@@ -315,11 +315,12 @@ PRESETS: dict[str, TransferConfig] = {
     # Chosen by benchmarks/bench_quality.py (see benchmarks/README.md): the genre CNN's
     # Gram statistics barely move timbre, so the default matches the style's texture in a
     # wide layer of random filters (Ulyanov & Lebedev's design) and its spectral-envelope
-    # statistics, keeps the content's harmonic fine structure within the pitch range
+    # statistics (on the compressed and on a true-log scale, as MFCCs see them), keeps the content's harmonic fine structure within the pitch range
     # ("harmony": log-mel minus its envelope, below C8), and projects the target onto
     # realisable spectrograms as it goes.
     "default": TransferConfig(
-        network="texture", content_layers=("harmony",), style_layers=("bands", "wide"), stats_layers=("bands",),
+        network="texture", content_layers=("harmony",), style_layers=("bands", "wide"),
+        stats_layers=("bands", "dbbands"),
         content_weight=4.0, style_weight=2.0, iterations=65, learning_rate=0.08, init="content",
         optimizer="adam", parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11,
         projection_every=15, projection_iters=16),

@@ -11,6 +11,9 @@ design on the transfer's own input (a magnitude mel spectrogram, shape
     "mel": input (n_mels, T, 1), the magnitude mel itself -> "logmel": log(1 + gain * mel), bands as channels (1, T, n_mels)
     -> "bands": adjacent bands averaged ``band_pool`` at a time (cost / band_pool)
     -> "wide": Conv1D over time, ``n_filters`` random filters of ``width`` frames, ReLU
+    "logmel" -> "detail": minus its envelope across frequency (harmonic fine structure)
+    -> "harmony": the detail within chroma's pitch range (to C8)
+    "mel" -> "dbbands": log(mel + 1e-4) (an 80 dB range, as MFCCs' dB), bands averaged
 
 Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
 """
@@ -24,7 +27,7 @@ from .config import AnalysisConfig
 from .errors import LayerError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony")
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands")
 
 #: Top of the pitch range that chroma reads (CQT from C1 over 7 octaves: C8, 4186 Hz).
 PITCH_TOP_HZ = 4186.0
@@ -88,7 +91,12 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     # target on this layer leaves the top of the spectrum free for the style's texture.
     mask = keras.ops.convert_to_tensor(_pitch_mask(analysis))
     harmony = keras.layers.Lambda(lambda t: t * mask, name="harmony")(detail)
-    return keras.Model(inp, [out, detail, harmony], name=NAME)
+    # Bands on a true log scale (80 dB range), as MFCCs see them: quiet bands count too.
+    lin = keras.layers.Permute((3, 2, 1))(inp)
+    db = keras.layers.Lambda(lambda t: keras.ops.log(keras.ops.maximum(t, 0.0) + 1e-4))(lin)
+    db = keras.layers.Reshape((1, frames, n_bands, band_pool))(db)
+    dbbands = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="dbbands")(db)
+    return keras.Model(inp, [out, detail, harmony, dbbands], name=NAME)
 
 
 def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:

@@ -23,14 +23,14 @@ def test_texture_network_shapes_and_layers(tnet):
     feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
     shapes = [tuple(f.shape) for f in feats]
     assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384),
-                      (2, 1, 431, 384)]
+                      (2, 1, 431, 384), (2, 1, 431, 128)]
     assert float(np.min(feats[3])) >= 0  # "wide" is ReLU
 
 
 def test_texture_network_is_deterministic_from_its_seed():
     a, b, c = (build_texture_network(A, seed=s, n_filters=16) for s in (3, 3, 4))
     x = np.random.default_rng(1).random((1, *A.input_shape)).astype(np.float32)
-    wide = lambda m: m(x)[0]  # noqa: E731 (outputs: wide, detail, harmony)
+    wide = lambda m: m(x)[0]  # noqa: E731 (outputs: wide, detail, harmony, dbbands)
     np.testing.assert_array_equal(wide(a), wide(b))
     assert not np.allclose(wide(a), wide(c))
 
