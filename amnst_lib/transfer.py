@@ -160,48 +160,38 @@ class _Problem:
         self.all_layers = tuple(n for n in order if n in used)
         self.target_net = _extractor(model, self.all_layers)
         self.content_net = _extractor(model, self.content_layers) if self.content_layers else None
-        self.style_net = _extractor(model, self.style_layers) if self.style_layers else None
-        self.stats_net = _extractor(model, self.stats_layers) if self.stats_layers else None
         self.content_canvas = tf.constant(content_canvas)
         self.starts_by_grid = starts_by_grid
         batch = cfg.batch_segments
 
-        # Style statistics: mean per-segment Gram over the whole style clip.
-        self.style_grams = []
-        if self.style_layers:
-            sums = None
-            n = 0
+        # The style's statistics, in one pass over its segments: the mean per-segment
+        # Gram matrix of each style layer, and the mean per-channel mean and spread of
+        # each stats layer (on log-mel bands: what MFCC statistics summarise).
+        self.style_grams, self.style_stats, self.stats_norm = [], [], []
+        ref_layers = tuple(dict.fromkeys(self.style_layers + self.stats_layers))
+        if ref_layers:
+            ref_net = _extractor(model, ref_layers)
             style_canvas = tf.constant(style_mel)
             n_style = style_mel.shape[1] // seg
+            gram_sums = [0.0] * len(self.style_layers)
+            stat_sums = [(0.0, 0.0)] * len(self.stats_layers)
             for b0 in range(0, n_style, batch):
                 nb = min(batch, n_style - b0)
-                feats = self.style_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
-                feats = feats if isinstance(feats, (list, tuple)) else [feats]
-                grams = [tf.reduce_sum(_gram(f), axis=0) for f in feats]
-                sums = grams if sums is None else [s + g for s, g in zip(sums, grams)]
-                n += nb
-            self.style_grams = [s / n for s in sums]
+                feats = ref_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
+                feats = dict(zip(ref_layers, feats if isinstance(feats, (list, tuple)) else [feats]))
+                gram_sums = [acc + tf.reduce_sum(_gram(feats[n]), axis=0)
+                             for acc, n in zip(gram_sums, self.style_layers)]
+                stat_sums = [(m0 + tf.reduce_sum(m, axis=0), d0 + tf.reduce_sum(d, axis=0))
+                             for (m0, d0), (m, d) in zip(stat_sums, (_mean_std(feats[n]) for n in self.stats_layers))]
+            self.style_grams = [g / n_style for g in gram_sums]
+            self.style_stats = [(m / n_style, d / n_style) for m, d in stat_sums]
+            self.stats_norm = [float(tf.reduce_sum(m * m) + tf.reduce_sum(d * d)) + 1e-12 for m, d in self.style_stats]
+        if self.style_layers:
             if not cfg.normalize_losses:
                 # The original's unnormalised Gram (sum over positions) and its scaling.
                 shapes = [model.get_layer(l).output.shape for l in self.style_layers]
                 self.style_scale = [float(s[1] * s[2]) for s in shapes]
             self.style_norm = [float(tf.reduce_sum(g * g)) + 1e-12 for g in self.style_grams]
-
-        # Envelope statistics: per-channel mean and spread over time, averaged over the
-        # style's segments (on log-mel bands these are what MFCC statistics summarise).
-        self.style_stats, self.stats_norm = [], []
-        if self.stats_layers:
-            style_canvas = tf.constant(style_mel)
-            n_style = style_mel.shape[1] // seg
-            sums = None
-            for b0 in range(0, n_style, batch):
-                nb = min(batch, n_style - b0)
-                feats = self.stats_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
-                feats = feats if isinstance(feats, (list, tuple)) else [feats]
-                stats = [[tf.reduce_sum(m, axis=0) for m in _mean_std(f)] for f in feats]
-                sums = stats if sums is None else [[a + b for a, b in zip(x, y)] for x, y in zip(sums, stats)]
-            self.style_stats = [(m / n_style, d / n_style) for m, d in sums]
-            self.stats_norm = [float(tf.reduce_sum(m * m) + tf.reduce_sum(d * d)) + 1e-12 for m, d in self.style_stats]
 
         # Content normaliser: the content's own mean square activation per layer.
         self.content_norm = []
@@ -301,7 +291,7 @@ def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg:
     var.assign(value)
 
 
-def _make_optimizer(cfg: TransferConfig, lr: float, var, log_param: bool):
+def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool):
     """A fresh optimiser for ``var`` and its update as one compiled function.
 
     The update runs in the graph (not eagerly op by op): with Keras 3 the eager update
@@ -444,7 +434,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         return mel[:, :n_frames].astype(np.float32)
 
     lr = cfg.resolved_learning_rate
-    apply = _make_optimizer(cfg, lr, var, log_param)
+    apply = _make_update(cfg, lr, var, log_param)
     good = collections.deque(maxlen=cfg.history_buffer_size)  # (step, value) of good targets
     history, rollbacks = [], []
     retries = strikes = 0
@@ -516,7 +506,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             var.assign(value)
             if cfg.decay_on_excess:
                 lr /= 2.0
-            apply = _make_optimizer(cfg, lr, var, log_param)
+            apply = _make_update(cfg, lr, var, log_param)
             history[:] = [h for h in history if h["step"] < to_step]
             rollbacks.append({"at_step": step, "to_step": to_step, "lr": lr, "reason": reason})
             if bar is not None:
