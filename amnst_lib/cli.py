@@ -14,7 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset
+from .config import (INITS, NETWORK_PRESETS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
+                     switch_network)
 from .errors import AmnstError, ParameterError
 
 
@@ -106,10 +107,6 @@ _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_we
                    "batch_segments", "max_retries", "seed", "stats_layers", "projection_every")
 
 
-#: The preset a network starts from when only --network (or only --weights) is given.
-NETWORK_PRESETS = {"texture": "default", "genre_cnn": "original"}
-
-
 def run_config_from_args(args) -> RunConfig:
     """Build the RunConfig: a preset (or ``--config``), then the flags given.
 
@@ -139,11 +136,10 @@ def run_config_from_args(args) -> RunConfig:
     else:
         base = RunConfig(transfer=preset("default"))
     changes = {k: getattr(args, k) for k in _TRANSFER_FLAGS if getattr(args, k) is not None}
-    if network:
-        changes["network"] = network
     if args.raw_losses:
         changes["normalize_losses"] = False
-    transfer = base.transfer.replace(**changes)
+    start = switch_network(base.transfer, network) if network else base.transfer
+    transfer = start.replace(**changes)
     if weights and transfer.network != "genre_cnn":
         raise ParameterError(
             f"--weights applies to the genre CNN only; the {transfer.network} network is random by design "

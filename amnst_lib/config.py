@@ -333,3 +333,21 @@ def preset(name: str) -> TransferConfig:
         return PRESETS[name]
     except KeyError:
         raise ParameterError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+#: The preset whose layer choices a network takes when a run switches to it.
+NETWORK_PRESETS = {"texture": "default", "genre_cnn": "original"}
+
+
+def switch_network(t: TransferConfig, network: str) -> TransferConfig:
+    """``t`` on ``network``: its layer choices (content, style, stats) come from that network's preset.
+
+    Layer names belong to one network, so keeping ``t``'s would name layers the other
+    network does not have. Everything else (weights, iterations, ...) stays ``t``'s.
+    """
+    _check(network in NETWORKS, f"network must be one of {NETWORKS}, got {network!r}")
+    if network == t.network:
+        return t
+    src = preset(NETWORK_PRESETS[network])
+    return t.replace(network=network, content_layers=src.content_layers, style_layers=src.style_layers,
+                     stats_layers=src.stats_layers)

@@ -50,14 +50,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import INITS, NETWORKS, PRESETS, AnalysisConfig, ReconstructionConfig, RunConfig, preset
+from .config import INITS, NETWORKS, PRESETS, AnalysisConfig, ReconstructionConfig, RunConfig, preset, switch_network
 from .errors import AmnstError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .notebook_utils import list_audio_files, pick_file, resolve_audio_dir
 from .texture import TEXTURE_LAYERS, resolve_texture_layers
-
-#: The preset a network's layers come from when it differs from the chosen preset's.
-NETWORK_PRESETS = {"texture": "default", "genre_cnn": "original"}
 
 #: Feature layers offered per network, in depth order.
 NETWORK_LAYERS = {"genre_cnn": FEATURE_LAYERS, "texture": TEXTURE_LAYERS}
@@ -173,7 +170,7 @@ def preset_values(name: str = "default", network: str | None = None) -> dict[str
     name = _preset_name(name)
     t = preset(name)
     network = _network(network, name)
-    layers_from = t if network == t.network else preset(NETWORK_PRESETS[network])
+    layers_from = switch_network(t, network)
     out = {form: getattr(t, field) for form, field in PRESET_FIELDS.items()}
     out["network"] = network
     out["content_layers"] = list(_layers(layers_from.content_layers, network))
@@ -205,8 +202,8 @@ def config_from_values(values: dict[str, Any]) -> RunConfig:
     if unknown:
         raise ParameterError(f"unknown form field(s) {unknown}; known: {sorted(DEFAULTS)}")
     v = _filled(values)
-    base = preset(v["preset"])
     network = _network(v["network"], v["preset"])
+    base = switch_network(preset(v["preset"]), network)
     if str(v["weights_file"] or "").strip() and network != "genre_cnn":
         raise ParameterError(
             f"weights_file applies to the genre CNN only; the {network} network (preset {v['preset']!r}) is "

@@ -225,3 +225,18 @@ def test_stats_and_projection_flags_reach_the_run_record(clips, tmp_path, capsys
     assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "bad", *FAST, "--stats-layers", "conv2") == 2
     assert "unknown texture-network layer 'conv2'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_switching_network_takes_all_its_layer_choices():
+    """--preset default --network genre_cnn: no texture-only layer (e.g. stats 'bands') survives."""
+    from amnst_lib.cli import build_parser, run_config_from_args
+    from amnst_lib.transfer import resolve_config_layers
+
+    args = build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "default", "--network", "genre_cnn"])
+    t = run_config_from_args(args).transfer
+    assert t.network == "genre_cnn" and t.stats_layers == ()
+    assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
+    assert t.iterations == 65  # the rest stays the chosen preset's
+    args = build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "original", "--network", "texture"])
+    t = run_config_from_args(args).transfer
+    assert resolve_config_layers(t) == (("harmony",), ("bands", "wide")) and t.stats_layers == ("bands", "dbbands")

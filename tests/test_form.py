@@ -156,3 +156,14 @@ def test_to_run_config_raises_library_errors():
 def test_defaults_cover_every_control():
     form = build_transfer_form()
     assert set(form.values()) == set(DEFAULTS)
+
+
+def test_choosing_the_other_network_gives_a_runnable_config():
+    """Network genre_cnn under preset 'default' must not keep the texture-only stats layers."""
+    from amnst_lib.transfer import resolve_config_layers
+
+    t = config_from_values({"network": "genre_cnn"}).transfer
+    assert t.network == "genre_cnn" and t.stats_layers == ()
+    assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
+    t = config_from_values({"preset": "original", "network": "texture"}).transfer
+    assert resolve_config_layers(t)[1] == ("bands", "wide") and t.stats_layers == ("bands", "dbbands")
