@@ -123,6 +123,29 @@ def ci_parameters(path: Path, out_dir: Path, ci: bool = True) -> dict[str, Any]:
     return params
 
 
+def _keys(path: Path) -> tuple[str, str, str]:
+    return path.stem, path.name, path.name[:2]
+
+
+def parameters_for(path: Path, parameters: dict | None) -> dict:
+    """The parameters for one notebook out of ``parameters``.
+
+    ``parameters`` is either one dict for every notebook, or keyed by notebook (its stem,
+    file name or number, e.g. ``{"03": {"iterations_for_nst": 5}}``). Which one is decided
+    once, against every notebook in the folder, so a notebook without an entry gets none
+    (never the other notebooks' dicts).
+    """
+    if not parameters:
+        return {}
+    ids = {k for nb in find_notebooks(None, path.parent) for k in _keys(nb)}
+    if not any(k in ids for k in parameters):
+        return dict(parameters)
+    for k in _keys(path):
+        if k in parameters:
+            return dict(parameters[k])
+    return {}
+
+
 def run_notebooks(out_dir, names: Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                   ci: bool = True, *, timeout: float | None = None, log_output: bool = False) -> list[Path]:
     """Execute notebooks with papermill and write the executed copies to ``out_dir``.
@@ -163,10 +186,7 @@ def run_notebooks(out_dir, names: Iterable[str] | None = None, parameters: dict[
     try:
         for path in find_notebooks(names):
             params = ci_parameters(path, out_dir, ci)
-            extra = parameters or {}
-            if any(k in extra for k in (path.stem, path.name, path.name[:2])):
-                extra = extra.get(path.stem) or extra.get(path.name) or extra.get(path.name[:2]) or {}
-            params.update(extra)
+            params.update(parameters_for(path, parameters))
             target = out_dir / path.name
             start = time.perf_counter()
             papermill.execute_notebook(str(path), str(target), parameters=params, kernel_name=kernel,

@@ -143,3 +143,16 @@ def test_notebook_03_writes_an_output_wav(executed):
 def test_runner_command_line_rejects_unknown_notebook(tmp_path, capsys):
     assert runner.main([str(tmp_path), "--only", "99"]) != 0
     assert "no notebook" in capsys.readouterr().err
+
+
+def test_per_notebook_parameters_do_not_leak_into_other_notebooks():
+    from amnst_lib.notebooks import find_notebooks, parameters_for
+
+    nb01, nb03 = (p for p in find_notebooks(["01", "03"]))
+    keyed = {"03": {"iterations_for_nst": 5}}
+    assert parameters_for(nb03, keyed) == {"iterations_for_nst": 5}
+    assert parameters_for(nb01, keyed) == {}  # was: the whole dict, a SyntaxError in the notebook
+    assert parameters_for(nb01, {nb03.stem: {"x": 1}}) == {}
+    flat = {"seconds": 2.0}
+    assert parameters_for(nb01, flat) == flat and parameters_for(nb03, flat) == flat
+    assert parameters_for(nb01, None) == {}
