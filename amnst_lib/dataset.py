@@ -253,7 +253,7 @@ def split_tracks(tracks, *, val_fraction: float = 0.2, test_fraction: float = 0.
     return {s: sorted(v) for s, v in split.items()}
 
 
-def read_split_file(path, tracks) -> dict:
+def read_split_file(path, tracks, unreadable=()) -> dict:
     """Read a split from a CSV file of track ids per subset.
 
     Two shapes are accepted: long, one ``track_id,subset`` row per track (a header row is
@@ -261,6 +261,8 @@ def read_split_file(path, tracks) -> dict:
     columns. Ids may carry a genre folder and extension (``blues/blues.00029.wav``), as
     in the artist-filtered split's lists. Subset names ``valid``/``validation`` mean
     ``val``. Tracks of the dataset that the file does not name are left out.
+    ``unreadable`` ids (files found but skipped as undecodable, e.g. GTZAN's jazz.00054)
+    count as known: a published split lists them, and the caller leaves them out.
 
     Raises
     ------
@@ -301,7 +303,7 @@ def read_split_file(path, tracks) -> dict:
             if len(row) < 2:
                 raise DatasetError(f"{path}: row {r} {row!r}: expected 'track_id,subset'.")
             assign(row[0], row[1], f"row {r}")
-    known = {t.track_id for t in tracks}
+    known = {t.track_id for t in tracks} | {normalize_track_id(str(u)) for u in unreadable}
     unknown = sorted(set(assignment) - known)
     if unknown:
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""

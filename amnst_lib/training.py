@@ -158,7 +158,8 @@ def make_split(cache, split="track", *, val_fraction: float = 0.2, test_fraction
         path = Path(split)
         if dataset is None:
             dataset = _CacheAsDataset(cache)
-        subsets = read_split_file(path, dataset.tracks)
+        skipped = [Path(p).name for p, _ in getattr(dataset, "skipped", [])]
+        subsets = read_split_file(path, dataset.tracks, unreadable=skipped)
         cached = set(cache.track_ids)
         dropped = sorted(t for s in subsets.values() for t in s if t not in cached)
         if dropped:

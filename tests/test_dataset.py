@@ -239,3 +239,16 @@ def test_undecodable_track_is_skipped_while_building(small_ds, tmp_path):
         cache = build_cache(ds, tmp_path / "cache", SMALL, progress=False)
     assert cache.n_tracks == 9 and ds.tracks[5].track_id not in cache.track_ids
     assert [p for p, _ in cache.skipped] == [str(bad)]
+
+
+def test_split_file_may_list_tracks_skipped_as_unreadable(kaggle, tmp_path):
+    """A published split lists GTZAN's undecodable jazz.00054: that is not an unknown track."""
+    tracks = find_tracks(kaggle).tracks
+    ids = sorted(t.track_id for t in tracks)
+    f = tmp_path / "split.csv"
+    f.write_text("track_id,subset\n" + "".join(f"{t},{'val' if i % 3 == 0 else 'train'}\n" for i, t in enumerate(ids))
+                 + "jazz.00054,val\n")
+    with pytest.raises(DatasetError, match="not in the dataset: jazz.00054"):
+        read_split_file(f, tracks)
+    split = read_split_file(f, tracks, unreadable=["jazz.00054.wav"])
+    assert "jazz.00054" in split["val"]  # known; make_split then leaves it out with a warning
