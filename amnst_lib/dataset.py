@@ -30,8 +30,8 @@ import soundfile as sf
 from .audio import SUPPORTED_EXTENSIONS
 from .errors import DatasetError, OutputExistsError
 
-#: GTZAN genres in the original's label order (the same tuple as ``model.GENRES``; kept
-#: here too so that dataset handling does not need to import TensorFlow).
+#: GTZAN genres in the original's label order. Defined here, where no TensorFlow is needed
+#: (dataset handling and the miniature generator run without it); model.py imports it.
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 
 #: Where to get GTZAN, quoted in every "no dataset here" message.

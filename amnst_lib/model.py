@@ -26,8 +26,7 @@ import keras  # noqa: E402
 
 from .errors import LayerError, WeightsError  # noqa: E402
 
-#: GTZAN genres in the original's label order.
-GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+from .dataset import GENRES  # noqa: E402,F401  (the original's label order, defined once)
 
 #: Feature layers in the original's index order (index i = FEATURE_LAYERS[i]).
 FEATURE_LAYERS = ("identity", "batchnorm1") + tuple(

@@ -18,7 +18,6 @@ line parser stays fast.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .pipeline import library_versions, write_json
 from .config import AnalysisConfig
 from .dataset import GENRES, find_tracks, read_split_file, split_segments_leaky, split_tracks, write_split_file
 from .errors import DatasetError, OutputExistsError, ParameterError
@@ -337,17 +337,6 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _versions() -> dict:
-    import importlib.metadata as md
-
-    out = {}
-    for name in ("amnst", "tensorflow", "keras", "librosa", "numpy"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = None
-    return out
-
 
 def train(data_dir, out_dir, *, epochs: int = 30, batch_size: int = 32, learning_rate: float = 1e-3,
           micro_batch_size: int | None = None, split="track", val_fraction: float = 0.2,
@@ -497,13 +486,13 @@ def train(data_dir, out_dir, *, epochs: int = 30, batch_size: int = 32, learning
                      for s, r in results.items()},
         "confusion": {s: {"track": r["track_confusion"], "segment": r["segment_confusion"]} for s, r in results.items()},
         "history": history,
-        "versions": _versions(),
+        "versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if parts["leaky"]:
         card["warning"] = ("trained and validated on a SEGMENT split (the original's): validation accuracy is "
                            "inflated by tracks seen in training; do not compare it with track-split figures.")
-    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=1))
+    write_json(out_dir / CARD_FILE, card)  # NaN (e.g. a diverged epoch's loss) becomes null
     if verbose > 0:
         print(summary(card))
     return TrainResult(out_dir=out_dir, weights_path=weights_path, card=card, history=history)
