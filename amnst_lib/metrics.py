@@ -214,12 +214,22 @@ def chroma_similarity(a, b, sr: int = 22050) -> float:
     """
     a, b = _as_wave(a, "a"), _as_wave(b, "b")
     n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    ca, cb = chroma_features(a, sr), chroma_features(b, sr)
+    return _chroma_cosine(_chroma_frames(a[:n], sr), _chroma_frames(b[:n], sr))
+
+
+def _chroma_frames(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma (12, frames) of ``y`` and which of its frames are loud enough to compare."""
+    c = chroma_features(y, sr)
+    return c, _loud_frames(y, c.shape[1], HOP_LENGTH)
+
+
+def _chroma_cosine(fa, fb) -> float:
+    """Mean cosine similarity over frames loud and non-empty in both (see chroma_similarity)."""
+    (ca, la), (cb, lb) = fa, fb
     t = min(ca.shape[1], cb.shape[1])
     ca, cb = ca[:, :t], cb[:, :t]
     na, nb = np.linalg.norm(ca, axis=0), np.linalg.norm(cb, axis=0)
-    keep = (na > _EPS) & (nb > _EPS) & _loud_frames(a, t, HOP_LENGTH) & _loud_frames(b, t, HOP_LENGTH)
+    keep = (na > _EPS) & (nb > _EPS) & la[:t] & lb[:t]
     if not keep.any():
         return 0.0
     cos = np.sum(ca[:, keep] * cb[:, keep], axis=0) / (na[keep] * nb[keep])
@@ -479,9 +489,11 @@ def evaluate(output, content, style, sr: int = 22050, *, optimised_mel=None,
     o_al, c_al, s_al = align_lengths(output, content, style)
     mfcc = [mfcc_stats(v, sr) for v in (output, content, style)]
     gram = [random_gram(v, sr) for v in (output, content, style)]
+    # The aligned clips have one length: the content's chroma serves both comparisons.
+    chroma = {k: _chroma_frames(v, sr) for k, v in (("o", o_al), ("c", c_al), ("s", s_al))}
     return {
-        "chroma_similarity": chroma_similarity(o_al, c_al, sr),
-        "chroma_floor": chroma_similarity(s_al, c_al, sr),
+        "chroma_similarity": _chroma_cosine(chroma["o"], chroma["c"]),
+        "chroma_floor": _chroma_cosine(chroma["s"], chroma["c"]),
         "onset_correlation": onset_correlation(o_al, c_al, sr),
         "mfcc_gap_closed": gap_closed(*mfcc),
         "random_gram_gap_closed": gap_closed(*gram),
