@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import (INITS, NETWORK_PRESETS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
+from .config import (INITS, NETWORK_PRESETS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
                      switch_network)
 from .errors import AmnstError, ParameterError
 
@@ -95,7 +95,10 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                         "they are refused. Default: no trained weights")
     r = p.add_argument_group("audio")
     r.add_argument("--max-seconds", type=float, help="use only the first N seconds of each input")
-    r.add_argument("--griffin-lim-iters", type=int, dest="n_iter", help="Griffin-Lim iterations (default 64)")
+    r.add_argument("--griffin-lim-iters", type=int, dest="n_iter", help="Griffin-Lim iterations (default 128)")
+    r.add_argument("--phase", choices=PHASE_INITS, dest="init_phase",
+                   help="where Griffin-Lim starts: the content's STFT phase (default; keeps its pitch) "
+                        "or a random phase (the original's)")
     r.add_argument("--segments-to-reconstruct", type=int,
                    help="turn only the first N segments back into audio (default: all)")
     p.add_argument("--no-metrics", action="store_true", help="skip the quality figures")
@@ -150,6 +153,8 @@ def run_config_from_args(args) -> RunConfig:
     reconstruction = base.reconstruction
     if args.n_iter is not None:
         reconstruction = reconstruction.replace(n_iter=args.n_iter)
+    if getattr(args, "init_phase", None) is not None:
+        reconstruction = reconstruction.replace(init_phase=args.init_phase)
     return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction)
 
 

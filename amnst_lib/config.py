@@ -23,6 +23,7 @@ ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 INITS = ("content", "style", "zero", "random", "mix")
 OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
+PHASE_INITS = ("content", "random")
 #: Feature networks: the original's genre CNN, or one wide layer of random filters
 #: (:mod:`amnst_lib.texture`).
 NETWORKS = ("genre_cnn", "texture")
@@ -250,16 +251,23 @@ class ReconstructionConfig(_Settings):
         Seed of Griffin-Lim's random initial phase.
     peak_dbfs : float
         The written WAV is peak-normalised to this level (dB relative to full scale).
+    init_phase : {"content", "random"}
+        Where Griffin-Lim starts, for the written WAV and for the transfer's projections:
+        from the content's STFT phase, which keeps the exact pitch of its harmonics
+        (chroma kept 0.85 -> 0.92 at equal style, ``benchmarks/README.md``), or from a
+        random phase, as the original (librosa's ``mel_to_audio``) did.
     """
 
-    n_iter: int = 64
+    n_iter: int = 128
     momentum: float = 0.99
     seed: int = 0
     peak_dbfs: float = -1.0
+    init_phase: str = "content"
 
     def __post_init__(self):
         _check(isinstance(self.n_iter, int) and self.n_iter >= 1, f"n_iter must be an integer >= 1, got {self.n_iter!r}")
         _check(0 <= self.momentum < 1.0 + 1e-9, f"momentum must be in [0, 1], got {self.momentum!r}")
+        _check(self.init_phase in PHASE_INITS, f"init_phase must be one of {PHASE_INITS}, got {self.init_phase!r}")
         _check(-60 <= self.peak_dbfs <= 0, f"peak_dbfs must be in [-60, 0], got {self.peak_dbfs!r}")
 
 
@@ -314,16 +322,18 @@ PRESETS: dict[str, TransferConfig] = {
         normalize_losses=True),
     # Chosen by benchmarks/bench_quality.py (see benchmarks/README.md): the genre CNN's
     # Gram statistics barely move timbre, so the default matches the style's texture in a
-    # wide layer of random filters (Ulyanov & Lebedev's design) and its spectral-envelope
-    # statistics (on the compressed and on a true-log scale, as MFCCs see them), keeps the content's harmonic fine structure within the pitch range
-    # ("harmony": log-mel minus its envelope, below C8), and projects the target onto
-    # realisable spectrograms as it goes.
+    # wide layer of random filters (Ulyanov & Lebedev's design) and its per-band
+    # statistics on three scales (compressed, true-log as MFCCs see them, and linear:
+    # where the energy lies), keeps the content's harmonic fine structure within the pitch
+    # range ("harmony": log-mel minus its envelope, below C8), and projects the target
+    # onto realisable spectrograms as it goes (a few Griffin-Lim iterations from the
+    # content's phase; ReconstructionConfig.init_phase).
     "default": TransferConfig(
         network="texture", content_layers=("harmony",), style_layers=("bands", "wide"),
-        stats_layers=("bands", "dbbands"),
-        content_weight=4.0, style_weight=2.0, iterations=65, learning_rate=0.08, init="content",
+        stats_layers=("bands", "dbbands", "linbands"),
+        content_weight=3.3, style_weight=4.0, iterations=65, learning_rate=0.085, init="content",
         optimizer="adam", parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11,
-        projection_every=15, projection_iters=16),
+        projection_every=15, projection_iters=2),
 }
 
 

@@ -245,7 +245,8 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         output). DivergenceError keeps the last good result: it is written to the run
         folder (``status: "diverged"`` in run.json) before the error is raised.
     """
-    from .spectrum import griffin_lim, mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence
+    from .spectrum import (griffin_lim, mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence,
+                           stft_phase)
     from .transfer import style_transfer
 
     a, t_cfg, r_cfg = config.analysis, config.transfer, config.reconstruction
@@ -273,12 +274,14 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     t1 = time.perf_counter()
     content_mel = mel_spectrogram(y_content, a)
     style_mel = mel_spectrogram(y_style, a)
+    # Griffin-Lim (projections and the written WAV) starts from the content's phase.
+    phase = stft_phase(y_content, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
     timings["analysis"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     status, error = "ok", None
     try:
-        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress)
+        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress, init_phase=phase)
     except DivergenceError as e:
         if e.result is None:
             raise
@@ -292,7 +295,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     n_samples = max(n_samples, a.hop_length)
     t3 = time.perf_counter()
     S = mel_to_stft(out_mel, a)
-    y_raw = griffin_lim(S, a, r_cfg, length=n_samples)
+    y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
     sc_linear = spectral_convergence(S, y_raw, a)
     sc_mel = mel_spectral_convergence(out_mel, y_raw, a)
     y_out = peak_normalize(y_raw, r_cfg.peak_dbfs)

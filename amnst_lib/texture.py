@@ -14,6 +14,7 @@ design on the transfer's own input (a magnitude mel spectrogram, shape
     "logmel" -> "detail": minus its envelope across frequency (harmonic fine structure)
     -> "harmony": the detail within chroma's pitch range (to C8)
     "mel" -> "dbbands": log(mel + 1e-4) (an 80 dB range, as MFCCs' dB), bands averaged
+    "mel" -> "linbands": the magnitude itself, bands averaged (where the energy lies)
 
 Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
 """
@@ -27,7 +28,7 @@ from .config import AnalysisConfig
 from .errors import LayerError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands")
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands")
 
 #: Top of the pitch range that chroma reads (CQT from C1 over 7 octaves: C8, 4186 Hz).
 PITCH_TOP_HZ = 4186.0
@@ -96,7 +97,11 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     db = keras.layers.Lambda(lambda t: keras.ops.log(keras.ops.maximum(t, 0.0) + 1e-4))(lin)
     db = keras.layers.Reshape((1, frames, n_bands, band_pool))(db)
     dbbands = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="dbbands")(db)
-    return keras.Model(inp, [out, detail, harmony, dbbands], name=NAME)
+    # Bands on a linear scale: where the energy is, as a near-linear log(1 + mel) sees it
+    # (the random-Gram metric's view); matching their statistics moves the loud parts.
+    lb = keras.layers.Reshape((1, frames, n_bands, band_pool))(keras.layers.Permute((3, 2, 1))(inp))
+    linbands = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="linbands")(lb)
+    return keras.Model(inp, [out, detail, harmony, dbbands, linbands], name=NAME)
 
 
 def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:

@@ -270,13 +270,16 @@ class _Problem:
         return total, content_loss, style_loss, grad
 
 
-def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg: TransferConfig, step: int) -> None:
+def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg: TransferConfig, step: int,
+             init_phase: np.ndarray | None = None) -> None:
     """Replace the target by the mel of a real signal close to it (consistency projection).
 
     A mel spectrogram moved freely by gradient steps gets frame-to-frame detail that no
     waveform has (STFT frames overlap by 75%), so Griffin-Lim cannot reproduce it. A few
     Griffin-Lim iterations and a fresh analysis give the nearest spectrogram a signal can
-    have; the optimisation then continues from there.
+    have; the optimisation then continues from there. Griffin-Lim starts from
+    ``init_phase`` (the content's) when given: a few iterations then stay near the
+    content's phase, which keeps its harmonics' pitch.
     """
     from .config import ReconstructionConfig
     from .spectrum import griffin_lim, mel_spectrogram, mel_to_stft
@@ -285,7 +288,7 @@ def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg:
     mel = np.exp(value[:, :n_frames]) if log_param else np.maximum(value[:, :n_frames], 0.0)
     y = griffin_lim(mel_to_stft(mel, analysis), analysis,
                     ReconstructionConfig(n_iter=cfg.projection_iters, seed=cfg.seed + step),
-                    length=(n_frames - 1) * analysis.hop_length)
+                    length=(n_frames - 1) * analysis.hop_length, init_phase=init_phase)
     projected = mel_spectrogram(y, analysis)[:, :n_frames]
     value[:, :projected.shape[1]] = np.log(np.maximum(projected, _LOG_FLOOR)) if log_param else projected
     var.assign(value)
@@ -358,7 +361,7 @@ def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:
 def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                    config: TransferConfig = TransferConfig(),
                    analysis: AnalysisConfig = AnalysisConfig(), *,
-                   progress: bool = True) -> TransferResult:
+                   progress: bool = True, init_phase: np.ndarray | None = None) -> TransferResult:
     """Optimise a mel spectrogram to keep ``content_mel``'s content and take on ``style_mel``'s style.
 
     Parameters
@@ -377,6 +380,9 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         Gives ``n_mels`` and ``segment_frames``.
     progress : bool
         Show a tqdm progress bar with the loss.
+    init_phase : np.ndarray, shape (1 + n_fft // 2, n_content_frames), complex, optional
+        Starting phase of the Griffin-Lim in each projection (``config.projection_every``),
+        normally :func:`amnst_lib.spectrum.stft_phase` of the content; None = random.
 
     Returns
     -------
@@ -517,7 +523,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         step += 1
         if cfg.projection_every and step % cfg.projection_every == 0 and step < cfg.iterations:
             # Never after the last step: the result is always the optimiser's own.
-            _project(var, n_frames, log_param, analysis, cfg, step)
+            _project(var, n_frames, log_param, analysis, cfg, step, init_phase)
         if bar is not None:
             bar.update(1)
             if step % cfg.print_frequency == 0 or step == cfg.iterations:

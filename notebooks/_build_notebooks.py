@@ -216,8 +216,9 @@ if out_dir:
 **Reading the table.** More mel bands keep more detail: the gap between a mel row and the
 STFT row at the same iteration count is what the mel step costs, and it shrinks as bands are
 added. More Griffin-Lim iterations lower SC with diminishing returns, sooner when the mel step
-dominates (few bands). The library reconstructs from 384 bands with 64 fast Griffin-Lim
-iterations by default (`ReconstructionConfig`). Next: `03_style_transfer.ipynb` runs the transfer itself.
+dominates (few bands). The library reconstructs from 384 bands with 128 fast Griffin-Lim
+iterations by default (`ReconstructionConfig`); after a style transfer they start from the
+content's phase rather than a random one, which keeps the pitch of its harmonics. Next: `03_style_transfer.ipynb` runs the transfer itself.
 '''),
 ]
 
@@ -407,7 +408,7 @@ history_buffer_size = None  # (10)
 target_segments_to_reconstruct = 0  # 0: all
 play_content_and_style = True
 max_seconds = 0.0  # load only the first seconds of each file (0: all)
-griffin_lim_iterations = 64
+griffin_lim_iterations = 128
 out_dir = ""  # where run folders go; empty: outputs/notebook_runs in the repository
 run_on_open = True  # run once with these values when the notebook is run top to bottom
 ci = False  # True in CI runs: a refused or failed run fails the notebook

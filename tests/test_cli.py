@@ -10,6 +10,7 @@ import soundfile as sf
 
 from amnst_lib.cli import main
 from amnst_lib.config import PRESETS
+from amnst_lib.errors import ParameterError
 from amnst_lib.model import build_genre_cnn, save_weights
 
 FAST = ["--iterations", "4", "--griffin-lim-iters", "8", "-q"]
@@ -239,4 +240,17 @@ def test_switching_network_takes_all_its_layer_choices():
     assert t.iterations == 65  # the rest stays the chosen preset's
     args = build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "original", "--network", "texture"])
     t = run_config_from_args(args).transfer
-    assert resolve_config_layers(t) == (("harmony",), ("bands", "wide")) and t.stats_layers == ("bands", "dbbands")
+    assert resolve_config_layers(t) == (("harmony",), ("bands", "wide")) and t.stats_layers == PRESETS["default"].stats_layers
+
+
+def test_phase_flag_and_config_check():
+    from amnst_lib.cli import build_parser, run_config_from_args
+    from amnst_lib.config import ReconstructionConfig
+
+    args = build_parser().parse_args(["transfer", "c.wav", "s.wav"])
+    assert run_config_from_args(args).reconstruction.init_phase == "content"
+    args = build_parser().parse_args(["transfer", "c.wav", "s.wav", "--phase", "random", "--griffin-lim-iters", "32"])
+    r = run_config_from_args(args).reconstruction
+    assert (r.init_phase, r.n_iter) == ("random", 32)
+    with pytest.raises(ParameterError, match="init_phase must be one of"):
+        ReconstructionConfig(init_phase="zeros")

@@ -166,4 +166,4 @@ def test_choosing_the_other_network_gives_a_runnable_config():
     assert t.network == "genre_cnn" and t.stats_layers == ()
     assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
     t = config_from_values({"preset": "original", "network": "texture"}).transfer
-    assert resolve_config_layers(t)[1] == ("bands", "wide") and t.stats_layers == ("bands", "dbbands")
+    assert resolve_config_layers(t)[1] == ("bands", "wide") and t.stats_layers == PRESETS["default"].stats_layers

@@ -49,3 +49,53 @@ def test_mel_to_audio_seeded_and_sized():
     a, b = mel_to_audio(mel, A, r, length=len(y)), mel_to_audio(mel, A, r, length=len(y))
     np.testing.assert_array_equal(a, b)
     assert len(a) == len(y) and a.dtype == np.float32
+
+
+def test_griffin_lim_from_the_content_phase_keeps_pitch_and_converges_faster():
+    from amnst_lib.metrics import chroma_similarity
+    from amnst_lib.spectrum import stft_phase
+
+    y = load_audio(CONTENT, max_seconds=5.0)
+    S = mel_to_stft(mel_spectrogram(y, A), A)
+    r = ReconstructionConfig(n_iter=16)
+    from_random = griffin_lim(S, A, r, length=len(y))
+    from_content = griffin_lim(S, A, r, length=len(y), init_phase=stft_phase(y, A))
+    assert len(from_content) == len(y) and from_content.dtype == np.float32
+    sc_random, sc_content = spectral_convergence(S, from_random, A), spectral_convergence(S, from_content, A)
+    assert sc_content < 0.8 * sc_random, (sc_content, sc_random)
+    # The mel step blurs low harmonics across 21.5 Hz bins; the content's phase puts the
+    # pitch back, so chroma follows the original more closely (measured: chroma loss
+    # 0.0043 from a random phase, 0.0001 from the content's).
+    loss_random, loss_content = 1 - chroma_similarity(from_random, y), 1 - chroma_similarity(from_content, y)
+    assert loss_content < 0.3 * loss_random, (loss_content, loss_random)
+
+
+def test_stft_phase_is_unit_modulus_and_random_in_silence():
+    from amnst_lib.spectrum import stft_phase
+
+    y = load_audio(CONTENT, max_seconds=2.0)
+    y[len(y) // 4: 3 * len(y) // 4] = 0.0  # digital silence in the middle
+    phase = stft_phase(y, A, seed=3)
+    assert phase.shape == (1 + A.n_fft // 2, 1 + len(y) // A.hop_length)
+    np.testing.assert_allclose(np.abs(phase), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(phase, stft_phase(y, A, seed=3))  # seeded
+    # Griffin-Lim started there still builds a signal where the target has energy: an
+    # all-zero start would stay zero.
+    S = mel_to_stft(mel_spectrogram(load_audio(CONTENT, max_seconds=2.0), A), A)
+    out = griffin_lim(S, A, ReconstructionConfig(n_iter=8), length=len(y), init_phase=phase)
+    middle = out[len(y) // 3: 2 * len(y) // 3]
+    assert np.sqrt(np.mean(middle ** 2)) > 0.1 * np.sqrt(np.mean(out ** 2))
+
+
+def test_griffin_lim_init_phase_shorter_than_target_and_wrong_size():
+    import pytest
+
+    from amnst_lib.spectrum import stft_phase
+
+    y = load_audio(CONTENT, max_seconds=1.0)
+    S = mel_to_stft(mel_spectrogram(y, A), A)
+    short = stft_phase(y[: len(y) // 2], A)
+    out = griffin_lim(S, A, ReconstructionConfig(n_iter=4), init_phase=short)  # rest: seeded random
+    assert len(out) == (S.shape[1] - 1) * A.hop_length and np.all(np.isfinite(out))
+    with pytest.raises(ValueError, match="bins"):
+        griffin_lim(S, A, ReconstructionConfig(n_iter=4), init_phase=short[:100])
