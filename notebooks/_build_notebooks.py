@@ -381,7 +381,7 @@ NB03 = [
 # Parameters: the original Colab form's fields, plus `preset`. The form below starts from
 # these values; headless (papermill) they alone drive the run. Fields set to None take the
 # preset's value: "default" is this project's tuned settings (the random-filter texture
-# network: content harmony, style bands + wide, envelope stats on bands + dbbands; 65 steps with a
+# network: content harmony, style bands + wide, level stats on bands + dbbands + linbands; 65 steps with a
 # consistency projection every 15), "original" the original form's values on
 # its genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 steps).
 preset = "default"  # "default" or "original"
@@ -391,13 +391,13 @@ content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its num
 style = "amb04_stream.wav"  # ambience: a file name or its number
 weights_file = ""  # trained genre-CNN weights (.weights.h5 or the original's .npy; needs preset "original"); empty: none
 segments_to_include = 5  # 5 s segments to use (0: the whole clip)
-content_layers = None  # layer names or indices of the network: texture 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail, 5 harmony, 6 dbbands;
+content_layers = None  # layer names or indices of the network: texture 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail, 5 harmony, 6 dbbands, 7 linbands;
 style_layers = None  #   genre CNN 0 identity, 2 conv1, 4 conv2, ... 16 conv8 (e.g. ["conv2", "conv4"])
-content_weight = None  # None: the preset's (default 4.0, original 50.0)
-style_weight = None  # (default 2.0, original 10.0)
+content_weight = None  # None: the preset's (default 3.3, original 50.0)
+style_weight = None  # (default 4.0, original 10.0)
 target_type = None  # content, style, zero, random or mix (both presets: content)
 iterations_for_nst = None  # (default 65, original 100)
-initial_learning_rate = None  # 0: the optimiser's default, 0.02 (preset default 0.08, original 0)
+initial_learning_rate = None  # 0: the optimiser's default, 0.02 (preset default 0.085, original 0)
 decay_steps = None  # (10)
 decay_rate = None  # (1.0)
 print_frequency = None  # (10)

@@ -1,0 +1,84 @@
+"""Median quality of settings variants over every content x style pair of a folder.
+
+The tool behind the comparison tables of ``benchmarks/README.md``: each VARIANT is a
+comma-separated list of ``field=value`` overrides of the ``default`` preset's
+``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``); an empty string is
+the default itself. Values are Python literals. One line per variant: the medians of
+chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC, the
+lowest chroma of any pair, and the seconds taken.
+
+    python benchmarks/sweep_quality.py --audio-dir ../shared/audio --seconds 10 \\
+        "" "content_weight=2.0" "stats_layers=('bands','dbbands'),rec.init_phase='random'"
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from amnst_lib.config import PRESETS, ReconstructionConfig, RunConfig  # noqa: E402
+from amnst_lib.pipeline import run_transfer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_quality import COLUMNS, ROOT, SHORT, find_pairs  # noqa: E402
+
+
+def parse_variant(text: str) -> RunConfig:
+    """``"a=1,rec.b='x'"`` -> RunConfig of the default preset with those fields replaced."""
+    transfer, reconstruction = {}, {}
+    # Split on commas outside brackets and quotes: values may be tuples.
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    for part in filter(str.strip, parts):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        target = reconstruction if key.startswith("rec.") else transfer
+        target[key.removeprefix("rec.")] = ast.literal_eval(value.strip())
+    return RunConfig(transfer=PRESETS["default"].replace(**transfer),
+                     reconstruction=ReconstructionConfig(**reconstruction))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("variants", nargs="+", help='overrides of the default preset, e.g. "content_weight=2.0"')
+    p.add_argument("--audio-dir", type=Path, default=ROOT / "data" / "examples")
+    p.add_argument("--seconds", type=float, default=10.0)
+    args = p.parse_args(argv)
+    pairs = find_pairs(args.audio_dir)
+    configs = [parse_variant(v) for v in args.variants]  # fail on a typo before any run
+    print(f"audio: {args.audio_dir}  seconds: {args.seconds}  pairs: {len(pairs)}")
+    print(f"{'variant':60s} " + " ".join(f"{SHORT[c]:>9s}" for c in COLUMNS) + "  min chroma      s")
+    for text, cfg in zip(args.variants, configs):
+        t0 = time.perf_counter()
+        rows = [[run_transfer(c, s, None, config=cfg, max_seconds=args.seconds, progress=False).metrics[k]
+                 for k in COLUMNS] for c, s in pairs]
+        a = np.array(rows, dtype=float)
+        med = np.median(a, axis=0)
+        print(f"{(text or '(default)'):60s} " + " ".join(f"{v:9.3f}" for v in med)
+              + f"  {a[:, 0].min():10.2f} {time.perf_counter() - t0:6.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
