@@ -286,7 +286,8 @@ class RunConfig(_Settings):
     record without ``transfer`` (or with an empty one) gets the default preset; a partial
     one starts from the preset of its ``network``: ``"texture"`` from ``PRESETS["default"]``,
     ``"genre_cnn"`` (or no ``network``: records from before the texture network) from the
-    original's values.
+    original's values. A reconstruction record from before ``init_phase`` keeps the random
+    start it ran with.
     """
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
@@ -308,8 +309,20 @@ class RunConfig(_Settings):
         return cls(
             analysis=AnalysisConfig.from_dict(data.get("analysis", {})),
             transfer=TransferConfig.from_dict(full),
-            reconstruction=ReconstructionConfig.from_dict(data.get("reconstruction", {})),
+            reconstruction=ReconstructionConfig.from_dict(_reconstruction_record(data.get("reconstruction"))),
         )
+
+
+def _reconstruction_record(record: dict | None) -> dict:
+    """A saved reconstruction record, completed as the code that wrote it ran.
+
+    Records written before ``init_phase`` existed (they have ``n_iter`` but no
+    ``init_phase``) started Griffin-Lim from a random phase; re-running one must do so too.
+    """
+    record = dict(record or {})
+    if record and "init_phase" not in record:
+        record["init_phase"] = "random"
+    return record
 
 
 #: Named transfer settings. ``original`` is the original notebook's form values (with

@@ -71,6 +71,11 @@ def test_presets_original_is_pinned_and_runs_use_the_tuned_default():
     assert TransferConfig() == o.replace()  # bare field defaults stay the original's
     assert PRESETS["default"].network == "texture" and PRESETS["default"] != o
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
+    # A record from before init_phase re-runs as it ran: from a random phase.
+    old = RunConfig().to_dict()
+    del old["reconstruction"]["init_phase"]
+    assert RunConfig.from_dict(old).reconstruction.init_phase == "random"
+    assert RunConfig.from_dict({"transfer": {}}).reconstruction == RunConfig().reconstruction
     with pytest.raises(ParameterError, match="network"):
         TransferConfig(network="vgg")
 
