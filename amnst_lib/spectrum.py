@@ -62,7 +62,11 @@ def mel_spectrogram(y: np.ndarray, cfg: AnalysisConfig = AnalysisConfig()) -> np
 def _mel_pinv(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     with _quiet_empty_filters():
         basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
-    return np.linalg.pinv(basis).astype(np.float32)
+    # Singular values under 1e-3 of the largest are cut: some analyses (n_fft 2048 with 384
+    # bands: 4e-5) have near-degenerate bands whose inverse would blow a slightly
+    # inconsistent mel (any optimised one) up by 10^4; n_fft 512-4096 otherwise have none
+    # under 0.05, so their inverse is unchanged.
+    return np.linalg.pinv(basis, rcond=1e-3).astype(np.float32)
 
 
 def mel_to_stft(mel: np.ndarray, cfg: AnalysisConfig = AnalysisConfig()) -> np.ndarray:

@@ -99,3 +99,21 @@ def test_griffin_lim_init_phase_shorter_than_target_and_wrong_size():
     assert len(out) == (S.shape[1] - 1) * A.hop_length and np.all(np.isfinite(out))
     with pytest.raises(ValueError, match="bins"):
         griffin_lim(S, A, ReconstructionConfig(n_iter=4), init_phase=short[:100])
+
+
+def test_filterbank_inversion_stays_bounded_for_an_inconsistent_mel_at_other_ffts():
+    """An optimised mel is never exactly a real one; its inverse must not blow up.
+
+    With n_fft 2048 and 384 bands the filterbank has near-degenerate bands (a singular
+    value 4e-5 of the largest); the plain pseudo-inverse turned a mel with 30% random
+    errors into a spectrum whose mel was 30 times off, and a transfer's output into noise.
+    """
+    y = load_audio(CONTENT, max_seconds=3.0)
+    rng = np.random.default_rng(0)
+    for n_fft in (1024, 2048):
+        a = AnalysisConfig(n_fft=n_fft)
+        mel = mel_spectrogram(y, a)
+        off = mel * np.exp(0.3 * rng.standard_normal(mel.shape)).astype(np.float32)
+        basis = librosa.filters.mel(sr=a.sr, n_fft=n_fft, n_mels=a.n_mels)
+        err = np.linalg.norm(basis @ mel_to_stft(off, a) - off) / np.linalg.norm(off)
+        assert err < 0.2, (n_fft, err)
