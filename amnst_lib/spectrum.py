@@ -19,6 +19,7 @@ import librosa
 import numpy as np
 
 from .config import AnalysisConfig, ReconstructionConfig
+from .errors import ParameterError
 
 
 def _mel_kwargs(cfg: AnalysisConfig) -> dict:
@@ -157,7 +158,8 @@ def griffin_lim(S: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(),
     S = np.asarray(S, dtype=np.float32)
     n_frames = S.shape[1]
     if init_phase.shape[0] != S.shape[0]:
-        raise ValueError(f"init_phase has {init_phase.shape[0]} bins, S has {S.shape[0]}")
+        raise ParameterError(f"init_phase has {init_phase.shape[0]} frequency bins, S has {S.shape[0]}: "
+                             f"make both with the same n_fft")
     angles = np.empty(S.shape, dtype=np.complex64)
     k = min(n_frames, init_phase.shape[1])
     angles[:, :k] = init_phase[:, :k]

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from .config import AnalysisConfig
-from .errors import LayerError
+from .errors import LayerError, ParameterError
 
 #: Feature layers in depth order.
 TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands")
@@ -71,7 +71,8 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     """
     n_mels, frames, _ = analysis.input_shape
     if n_mels % band_pool:
-        raise ValueError(f"n_mels ({n_mels}) must be a multiple of band_pool ({band_pool})")
+        raise ParameterError(f"the texture network averages mel bands {band_pool} at a time: n_mels "
+                             f"({n_mels}) must be a multiple of {band_pool} (the default is 384)")
     n_bands = n_mels // band_pool
     inp = keras.Input(shape=(n_mels, frames, 1), name="mel")
     # (b, n_mels, T, 1) -> (b, 1, T, n_mels): frequency bands become channels, so one

@@ -189,3 +189,8 @@ def test_harmony_layer_keeps_only_the_pitch_range():
     x = np.random.default_rng(2).random((1, *A.input_shape)).astype(np.float32)
     detail, harmony = (np.asarray(t)[0, 0] for t in transfer._extractor(tnet, ["detail", "harmony"])(x))
     np.testing.assert_allclose(harmony, detail * mask, rtol=1e-5, atol=1e-6)
+
+
+def test_texture_network_refuses_band_counts_it_cannot_pool():
+    with pytest.raises(ParameterError, match=r"n_mels \(128\) must be a multiple of 3"):
+        build_texture_network(AnalysisConfig(n_mels=128), n_filters=8)

@@ -97,7 +97,9 @@ def test_griffin_lim_init_phase_shorter_than_target_and_wrong_size():
     short = stft_phase(y[: len(y) // 2], A)
     out = griffin_lim(S, A, ReconstructionConfig(n_iter=4), init_phase=short)  # rest: seeded random
     assert len(out) == (S.shape[1] - 1) * A.hop_length and np.all(np.isfinite(out))
-    with pytest.raises(ValueError, match="bins"):
+    from amnst_lib.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="same n_fft"):
         griffin_lim(S, A, ReconstructionConfig(n_iter=4), init_phase=short[:100])
 
 
