@@ -71,8 +71,8 @@ def main(argv=None) -> int:
     print(f"{'variant':60s} " + " ".join(f"{SHORT[c]:>9s}" for c in COLUMNS) + "  min chroma      s")
     for text, cfg in zip(args.variants, configs):
         t0 = time.perf_counter()
-        rows = [[run_transfer(c, s, None, config=cfg, max_seconds=args.seconds, progress=False).metrics[k]
-                 for k in COLUMNS] for c, s in pairs]
+        runs = [run_transfer(c, s, None, config=cfg, max_seconds=args.seconds, progress=False) for c, s in pairs]
+        rows = [[r.metrics[k] for k in COLUMNS] for r in runs]
         a = np.array(rows, dtype=float)
         med = np.median(a, axis=0)
         print(f"{(text or '(default)'):60s} " + " ".join(f"{v:9.3f}" for v in med)

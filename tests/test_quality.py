@@ -194,3 +194,21 @@ def test_harmony_layer_keeps_only_the_pitch_range():
 def test_texture_network_refuses_band_counts_it_cannot_pool():
     with pytest.raises(ParameterError, match=r"n_mels \(128\) must be a multiple of 3"):
         build_texture_network(AnalysisConfig(n_mels=128), n_filters=8)
+
+
+def test_sweep_variants_parse_into_run_configs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sweep_quality.py"
+    spec = importlib.util.spec_from_file_location("sweep_quality", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert sweep.parse_variant("") == RunConfig()
+    cfg = sweep.parse_variant("stats_layers=('bands', 'dbbands'),content_weight=2.0, rec.init_phase='random'")
+    assert cfg.transfer == PRESETS["default"].replace(stats_layers=("bands", "dbbands"), content_weight=2.0)
+    assert cfg.reconstruction.init_phase == "random"
+    with pytest.raises(TypeError):
+        sweep.parse_variant("content_wieght=2.0")  # a typo fails before any run
+    with pytest.raises(ParameterError):
+        sweep.parse_variant("rec.init_phase='zeros'")
