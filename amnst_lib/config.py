@@ -254,7 +254,7 @@ class ReconstructionConfig(_Settings):
     init_phase : {"content", "random"}
         Where Griffin-Lim starts, for the written WAV and for the transfer's projections:
         from the content's STFT phase, which keeps the exact pitch of its harmonics
-        (chroma kept 0.85 -> 0.92 at equal style, ``benchmarks/README.md``), or from a
+        (chroma kept 0.87 -> 0.92 at equal style, ``benchmarks/README.md``), or from a
         random phase, as the original (librosa's ``mel_to_audio``) did.
     """
 
