@@ -20,6 +20,7 @@ import numpy as np
 
 from .config import AnalysisConfig, ReconstructionConfig
 from .errors import ParameterError
+from .segments import pad_frames
 
 
 def _mel_kwargs(cfg: AnalysisConfig) -> dict:
@@ -173,18 +174,11 @@ def griffin_lim(S: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(),
     beta = rcfg.momentum / (1.0 + rcfg.momentum)
     previous = 0.0
     for _ in range(rcfg.n_iter):
-        rebuilt = _fit_frames(stft(istft(S * angles)), n_frames)
+        rebuilt = pad_frames(stft(istft(S * angles)), n_frames)
         angles = rebuilt - beta * previous
         angles /= np.abs(angles) + 1e-16
         previous = rebuilt
     return istft(S * angles).astype(np.float32)
-
-
-def _fit_frames(X: np.ndarray, n_frames: int) -> np.ndarray:
-    """``X`` cut or zero-padded to ``n_frames`` columns."""
-    if X.shape[1] >= n_frames:
-        return X[:, :n_frames]
-    return np.pad(X, ((0, 0), (0, n_frames - X.shape[1])))
 
 
 def mel_to_audio(mel: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(),
