@@ -77,10 +77,15 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     inp = keras.Input(shape=(n_mels, frames, 1), name="mel")
     # (b, n_mels, T, 1) -> (b, 1, T, n_mels): frequency bands become channels, so one
     # filter spans the whole spectrum, as in Ulyanov & Lebedev.
-    x = keras.layers.Permute((3, 2, 1))(inp)
-    x = keras.layers.Lambda(lambda t: keras.ops.log1p(gain * keras.ops.maximum(t, 0.0)), name="logmel")(x)
-    pooled = keras.layers.Reshape((1, frames, n_bands, band_pool))(x)
-    pooled = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="bands")(pooled)
+    banded = keras.layers.Permute((3, 2, 1))(inp)
+
+    def pool_bands(t, name):
+        """(b, 1, T, n_mels) -> (b, 1, T, n_bands): adjacent bands averaged ``band_pool`` at a time."""
+        t = keras.layers.Reshape((1, frames, n_bands, band_pool))(t)
+        return keras.layers.Lambda(lambda u: keras.ops.mean(u, axis=-1), name=name)(t)
+
+    x = keras.layers.Lambda(lambda t: keras.ops.log1p(gain * keras.ops.maximum(t, 0.0)), name="logmel")(banded)
+    pooled = pool_bands(x, "bands")
     rng = np.random.default_rng(seed)
     kernel = (rng.standard_normal((1, width, n_bands, n_filters)) / np.sqrt(width * n_bands)).astype(np.float32)
     conv = keras.layers.Conv2D(n_filters, (1, width), padding="same", activation="relu", use_bias=False,
@@ -94,14 +99,11 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     mask = keras.ops.convert_to_tensor(_pitch_mask(analysis))
     harmony = keras.layers.Lambda(lambda t: t * mask, name="harmony")(detail)
     # Bands on a true log scale (80 dB range), as MFCCs see them: quiet bands count too.
-    lin = keras.layers.Permute((3, 2, 1))(inp)
-    db = keras.layers.Lambda(lambda t: keras.ops.log(keras.ops.maximum(t, 0.0) + 1e-4))(lin)
-    db = keras.layers.Reshape((1, frames, n_bands, band_pool))(db)
-    dbbands = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="dbbands")(db)
+    db = keras.layers.Lambda(lambda t: keras.ops.log(keras.ops.maximum(t, 0.0) + 1e-4))(banded)
+    dbbands = pool_bands(db, "dbbands")
     # Bands on a linear scale: where the energy is, as a near-linear log(1 + mel) sees it
     # (the random-Gram metric's view); matching their statistics moves the loud parts.
-    lb = keras.layers.Reshape((1, frames, n_bands, band_pool))(keras.layers.Permute((3, 2, 1))(inp))
-    linbands = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1), name="linbands")(lb)
+    linbands = pool_bands(banded, "linbands")
     return keras.Model(inp, [out, detail, harmony, dbbands, linbands], name=NAME)
 
 
