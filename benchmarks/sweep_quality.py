@@ -3,7 +3,7 @@
 The tool behind the comparison tables of ``benchmarks/README.md``: each VARIANT is a
 comma-separated list of ``field=value`` overrides of the ``default`` preset's
 ``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``); an empty string is
-the default itself. Values are Python literals. One line per variant: the medians of
+the default itself. Values are Python literals; a field given twice takes the later value. One line per variant: the medians of
 chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC, the
 lowest chroma of any pair, and the seconds taken.
 
@@ -34,27 +34,15 @@ from bench_quality import COLUMNS, ROOT, SHORT, find_pairs  # noqa: E402
 
 def parse_variant(text: str) -> RunConfig:
     """``"a=1,rec.b='x'"`` -> RunConfig of the default preset with those fields replaced."""
+    # Python's own parser reads the overrides as keyword arguments (values may be tuples).
+    call = ast.parse(f"f({text.replace('rec.', 'rec__')})", mode="eval").body
     transfer, reconstruction = {}, {}
-    # Split on commas outside brackets and quotes: values may be tuples.
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(text):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    for part in filter(str.strip, parts):
-        key, _, value = part.partition("=")
-        key = key.strip()
-        target = reconstruction if key.startswith("rec.") else transfer
-        target[key.removeprefix("rec.")] = ast.literal_eval(value.strip())
+    for kw in call.keywords:
+        value = ast.literal_eval(kw.value)
+        if kw.arg.startswith("rec__"):
+            reconstruction[kw.arg.removeprefix("rec__")] = value
+        else:
+            transfer[kw.arg] = value
     return RunConfig(transfer=PRESETS["default"].replace(**transfer),
                      reconstruction=ReconstructionConfig(**reconstruction))
 
