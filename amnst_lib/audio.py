@@ -9,6 +9,7 @@ file unless asked.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import warnings
@@ -18,6 +19,8 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioFileError, OutputExistsError
+
+log = logging.getLogger("amnst")
 
 #: Formats we promise to read (libsndfile decodes them without ffmpeg).
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif")
@@ -88,7 +91,7 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
         raise AudioFileError(f"{path}: the file decodes to no samples.")
     if not np.all(np.isfinite(data)):
         raise AudioFileError(f"{path}: the file contains NaN or infinite samples.")
-    y = data.mean(axis=0) if data.shape[0] > 1 else data[0]
+    y = mix_to_mono(data, path)
     if max_seconds is not None:
         y = y[: int(round(max_seconds * file_sr))]
     if file_sr != sr:
@@ -108,6 +111,33 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
             f"{path}: the audio is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:.0f} dBFS); "
             f"there is nothing to transfer."
         )
+    return y
+
+
+def mix_to_mono(data: np.ndarray, path=None) -> np.ndarray:
+    """Average the channels; if they cancel (opposite phase), keep the louder one and say so.
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n_channels, n_samples)
+    path : str or Path, optional
+        Named in the note.
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,)
+        The channel average, or, where that lies more than 40 dB below the loudest channel
+        (channels in opposite phase), the loudest channel (a one-line warning says so).
+    """
+    if data.shape[0] == 1:
+        return data[0]
+    y = data.mean(axis=0)
+    energy = np.mean(np.square(data, dtype=np.float64), axis=1)
+    if energy.max() > 0 and np.mean(np.square(y, dtype=np.float64)) < 1e-4 * energy.max():
+        k = int(np.argmax(energy))
+        log.warning(f"{path}: the channels cancel when averaged (opposite phase); "
+                    f"using channel {k + 1} of {data.shape[0]} alone")
+        return data[k]
     return y
 
 
@@ -161,13 +191,13 @@ def atomic_write(path, write_fn, *, overwrite: bool = False, suffix: str = "") -
 
 
 def write_wav(path, y: np.ndarray, sr: int, *, overwrite: bool = False) -> Path:
-    """Write a mono waveform as a 16-bit PCM WAV, atomically.
+    """Write a waveform as a 16-bit PCM WAV, atomically.
 
     Parameters
     ----------
     path : str or Path
         Destination ``.wav`` path.
-    y : np.ndarray, shape (n_samples,)
+    y : np.ndarray, shape (n_samples,) or (n_channels, n_samples)
         Waveform in [-1, 1]; values outside are clipped.
     sr : int
         Sample rate in Hz.
@@ -175,5 +205,7 @@ def write_wav(path, y: np.ndarray, sr: int, *, overwrite: bool = False) -> Path:
         Replace an existing file.
     """
     y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
+    if y.ndim == 2:
+        y = y[0] if y.shape[0] == 1 else y.T  # soundfile takes (n_samples, n_channels)
     return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype="PCM_16", format="WAV"),
                         overwrite=overwrite, suffix=".wav")

@@ -14,8 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import (INITS, NETWORK_PRESETS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
-                     switch_network)
+from .config import (INITS, NETWORK_PRESETS, OUTPUT_FORMATS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS,
+                     RunConfig, run_preset, switch_network)
 from .errors import AmnstError, ParameterError
 
 
@@ -99,6 +99,10 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--phase", choices=PHASE_INITS, dest="init_phase",
                    help="where Griffin-Lim starts: the content's STFT phase (default; keeps its pitch) "
                         "or a random phase (the original's)")
+    r.add_argument("--output-format", choices=OUTPUT_FORMATS,
+                   help="'follow': the content's sample rate (22050-48000 Hz) and channels (mono or stereo), the "
+                        "band above 11 kHz from the style's own (default); 'mono22050': the transfer's mono "
+                        "22050 Hz output as the original wrote it (preset original)")
     r.add_argument("--segments-to-reconstruct", type=int,
                    help="turn only the first N segments back into audio (default: all)")
     p.add_argument("--no-metrics", action="store_true", help="skip the quality figures")
@@ -131,13 +135,13 @@ def run_config_from_args(args) -> RunConfig:
             raise ParameterError(f"{path}: not valid JSON ({e})") from None
         base = RunConfig.from_dict(data.get("config", data))
     elif args.preset:
-        base = RunConfig(transfer=preset(args.preset))
+        base = run_preset(args.preset)
     elif network:
-        base = RunConfig(transfer=preset(NETWORK_PRESETS[network]))
+        base = run_preset(NETWORK_PRESETS[network])
     elif weights:
-        base = RunConfig(transfer=preset("original"))
+        base = run_preset("original")
     else:
-        base = RunConfig(transfer=preset("default"))
+        base = run_preset("default")
     changes = {k: getattr(args, k) for k in _TRANSFER_FLAGS if getattr(args, k) is not None}
     if args.raw_losses:
         changes["normalize_losses"] = False
@@ -155,7 +159,10 @@ def run_config_from_args(args) -> RunConfig:
         reconstruction = reconstruction.replace(n_iter=args.n_iter)
     if getattr(args, "init_phase", None) is not None:
         reconstruction = reconstruction.replace(init_phase=args.init_phase)
-    return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction)
+    output = base.output
+    if getattr(args, "output_format", None) is not None:
+        output = output.replace(format=args.output_format)
+    return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction, output=output)
 
 
 def default_out_dir(content, style) -> Path:
@@ -175,6 +182,11 @@ def run_transfer_command(args) -> int:
     rec = result.record
     h = result.history
     print(f"wrote {result.out_dir}/ (output.wav, spectrograms.png, loss.png, run.json)")
+    fmt = rec.get("output_format", {})
+    if fmt:
+        print(f"output: {fmt['sample_rate']} Hz, {fmt['channels']} channel(s) ({fmt['format']}"
+              + (f"; image: {fmt['image']}, band above 11 kHz: {'the style' if fmt['high_band'] else 'empty'}"
+                 if fmt["format"] == "follow" and fmt["sample_rate"] > 22050 else "") + ")")
     if config.transfer.network == "texture":
         print(f"network: texture ({config.transfer.texture_filters} seeded random filters, random by design; "
               f"seed {config.transfer.seed})")

@@ -24,6 +24,10 @@ INITS = ("content", "style", "zero", "random", "mix")
 OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
+#: Output formats: the content's rate and channels, or the analysis' mono 22050 Hz.
+OUTPUT_FORMATS = ("follow", "mono22050")
+#: Whose stereo image the output's side takes (:func:`amnst_lib.fullband.fullband_output`).
+OUTPUT_IMAGES = ("content", "style")
 #: Feature networks: the original's genre CNN, or one wide layer of random filters
 #: (:mod:`amnst_lib.texture`).
 NETWORKS = ("genre_cnn", "texture")
@@ -272,6 +276,31 @@ class ReconstructionConfig(_Settings):
 
 
 @dataclass(frozen=True)
+class OutputConfig(_Settings):
+    """What the written audio is: its sample rate and channels.
+
+    Parameters
+    ----------
+    format : {"follow", "mono22050"}
+        ``"follow"``: the content's sample rate (22050 to 48000 Hz; higher rates are
+        resampled to 48 kHz, lower ones written at 22050 Hz) and channels (mono or stereo;
+        more are mixed to stereo), made from the transfer by
+        :func:`amnst_lib.fullband.fullband_output`. ``"mono22050"``: the transfer's own
+        mono 22050 Hz waveform, as the original wrote (the default of this class).
+    image : {"content", "style"}
+        With ``"follow"`` and stereo content: whose stereo image (side-to-mid ratio per
+        STFT bin) the output takes.
+    """
+
+    format: str = "mono22050"
+    image: str = "content"
+
+    def __post_init__(self):
+        _check(self.format in OUTPUT_FORMATS, f"output format must be one of {OUTPUT_FORMATS}, got {self.format!r}")
+        _check(self.image in OUTPUT_IMAGES, f"output image must be one of {OUTPUT_IMAGES}, got {self.image!r}")
+
+
+@dataclass(frozen=True)
 class RunConfig(_Settings):
     """Everything one style-transfer run needs, saved whole in ``run.json``.
 
@@ -287,18 +316,21 @@ class RunConfig(_Settings):
     one starts from the preset of its ``network``: ``"texture"`` from ``PRESETS["default"]``,
     ``"genre_cnn"`` (or no ``network``: records from before the texture network) from the
     original's values. A reconstruction record from before ``init_phase`` keeps the random
-    start it ran with.
+    start it ran with. A record without ``output`` (from before output formats) re-runs as
+    ``mono22050``, as it ran; a bare ``RunConfig()`` follows the content's format.
     """
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     transfer: TransferConfig = field(default_factory=lambda: PRESETS["default"])
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
+    output: OutputConfig = field(default_factory=lambda: OUTPUT_PRESETS["default"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "analysis": self.analysis.to_dict(),
             "transfer": self.transfer.to_dict(),
             "reconstruction": self.reconstruction.to_dict(),
+            "output": self.output.to_dict(),
         }
 
     @classmethod
@@ -310,6 +342,7 @@ class RunConfig(_Settings):
             analysis=AnalysisConfig.from_dict(data.get("analysis", {})),
             transfer=TransferConfig.from_dict(full),
             reconstruction=ReconstructionConfig.from_dict(_reconstruction_record(data.get("reconstruction"))),
+            output=OutputConfig.from_dict(data.get("output") or {"format": "mono22050"}),
         )
 
 
@@ -348,6 +381,16 @@ PRESETS: dict[str, TransferConfig] = {
         optimizer="adam", parameterization="log", normalize_losses=True, texture_filters=512, texture_width=11,
         projection_every=15, projection_iters=2),
 }
+
+
+#: The output format of each preset: ``original`` writes mono 22050 Hz as the original did.
+OUTPUT_PRESETS: dict[str, OutputConfig] = {"original": OutputConfig(format="mono22050"),
+                                           "default": OutputConfig(format="follow")}
+
+
+def run_preset(name: str) -> "RunConfig":
+    """The RunConfig of a named preset: its transfer settings and its output format."""
+    return RunConfig(transfer=preset(name), output=OUTPUT_PRESETS[name])
 
 
 def preset(name: str) -> TransferConfig:

@@ -29,6 +29,7 @@ from . import __version__
 from .audio import audio_info, load_audio, peak_normalize, write_wav
 from .config import RunConfig
 from .errors import DivergenceError, OutputExistsError, ParameterError
+from .fullband import prepare_output, render_output
 
 log = logging.getLogger("amnst")
 
@@ -62,6 +63,14 @@ class RunResult:
         The contents of ``run.json``.
     weights_info : dict
         ``trained`` (bool) and where the weights came from.
+    written : np.ndarray, shape (n_channels, n_samples), or None
+        The output as written (``config.output``: the content's rate and channels, or
+        ``output`` itself); its mid at ``sr`` is what ``metrics`` measure.
+    written_sr : int or None
+        Its sample rate, Hz.
+    full_mels : dict of str to np.ndarray, or None
+        Full-band mels of the content, style and output mids at ``written_sr`` (made with
+        ``full_mel_config``), when the output is not the analysis' own mono 22050 Hz.
     """
 
     out_dir: Path | None
@@ -78,6 +87,10 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     record: dict = field(default_factory=dict)
     weights_info: dict = field(default_factory=dict)
+    written: np.ndarray | None = None
+    written_sr: int | None = None
+    full_mels: dict | None = None
+    full_mel_config: object = None
 
 
 def library_versions() -> dict:
@@ -262,6 +275,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     content_path, style_path = Path(content), Path(style)
     y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
     y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
+    natives = prepare_output(content_path, style_path, a, config.output, max_seconds=max_seconds)
     timings["load"] = time.perf_counter() - t0
 
     if model is None:
@@ -301,13 +315,18 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     y_out = peak_normalize(y_raw, r_cfg.peak_dbfs)
     timings["reconstruction"] = time.perf_counter() - t3
     y_content_used = y_content[:n_samples]
+    # The written output: mono 22050 Hz as is, or the content's rate and channels (fullband.py).
+    t5 = time.perf_counter()
+    rendered = render_output(y_out, natives, a, config.output, peak_dbfs=r_cfg.peak_dbfs)
+    del natives
+    timings["output_format"] = time.perf_counter() - t5
 
     metrics = {}
     if compute_metrics:
         t4 = time.perf_counter()
         from .metrics import evaluate
 
-        metrics = evaluate(y_out, y_content_used, y_style, a.sr, optimised_mel=out_mel, analysis=a)
+        metrics = evaluate(rendered.mid22, y_content_used, y_style, a.sr, optimised_mel=out_mel, analysis=a)
         timings["metrics"] = time.perf_counter() - t4
     metrics["reconstruction_sc_linear"] = sc_linear
     metrics.setdefault("reconstruction_sc", sc_mel)
@@ -321,6 +340,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         "inputs": {"content": _file_record(content_path), "style": _file_record(style_path),
                    "max_seconds": max_seconds, "segments_to_reconstruct": segments_to_reconstruct},
         "config": config.to_dict(),
+        "output_format": rendered.record,
         "resolved": {"content_layers": list(result.content_layers), "style_layers": list(result.style_layers),
                      "learning_rate": t_cfg.resolved_learning_rate, "n_segments": result.n_segments,
                      "completed_steps": result.completed_steps},
@@ -337,7 +357,8 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     run = RunResult(out_dir=None, wav_path=None, sr=a.sr, output=y_out, content=y_content_used,
                     style=y_style, content_mel=content_mel[:, : out_mel.shape[1]], style_mel=style_mel,
                     output_mel=out_mel, history=result.history, rollbacks=result.rollbacks,
-                    metrics=metrics, record=record, weights_info=weights_info)
+                    metrics=metrics, record=record, weights_info=weights_info, written=rendered.y,
+                    written_sr=rendered.sr, full_mels=rendered.mels, full_mel_config=rendered.mel_config)
     if out_dir is not None:
         _write_run_folder(run, out_dir, a)
     if error is not None:
@@ -356,8 +377,12 @@ def _write_run_folder(run: RunResult, out_dir: Path, analysis) -> None:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
     try:
-        write_wav(tmp / "output.wav", run.output, run.sr)
-        fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel}, analysis)
+        write_wav(tmp / "output.wav", run.written if run.written is not None else run.output, run.written_sr or run.sr)
+        if run.full_mels:  # the picture shows the written output's full band
+            fig = plots.plot_mels(run.full_mels, run.full_mel_config, title=f"mid, {run.written_sr} Hz")
+        else:
+            fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel},
+                                  analysis)
         fig.savefig(tmp / "spectrograms.png", dpi=100)
         plt.close(fig)
         fig = plots.plot_loss(run.history)
