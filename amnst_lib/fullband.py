@@ -48,7 +48,7 @@ HIGH_BAND_FLOOR_DB = -60.0
 #: Where "the band above 11 kHz" is measured from, Hz.
 HIGH_BAND_HZ = 11500.0
 #: A stereo input whose mid lies this far (dB) below its side has channels in opposite phase.
-ANTIPHASE_DB = -30.0
+ANTIPHASE_DB = -40.0
 #: Images the side can carry (see :func:`fullband_output`).
 IMAGES = ("content", "style")
 
@@ -220,15 +220,23 @@ def band_energy(y: np.ndarray, sr: int, lo: float, hi: float | None = None) -> f
 
 
 def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Per-bin side-to-mid ratio ``S / M`` of a stereo waveform, clipped to ``|rho| <= 1``."""
+    """Per-bin side-to-mid ratio ``S / M`` of a stereo waveform, clipped to ``|rho| <= 1``.
+
+    Bins where the mid is near silent (below a millionth of its mean power) take the
+    waveform's overall ratio instead (its average image), not a noisy one.
+    """
     import librosa
 
     M = librosa.stft((y[0] + y[1]) / 2, n_fft=n_fft, hop_length=hop)
     S = librosa.stft((y[0] - y[1]) / 2, n_fft=n_fft, hop_length=hop)
     power = np.abs(M) ** 2
+    cross = S * np.conj(M)
+    del S
+    overall = complex(cross.sum() / max(float(power.sum()), 1e-30))
+    overall /= max(abs(overall), 1.0)
     eps = np.float32(1e-6 * max(float(power.mean()), 1e-20))
-    rho = S * np.conj(M) / (power + eps)
-    del M, S, power
+    rho = (cross + np.complex64(eps * overall)) / (power + eps)
+    del M, cross, power
     mag = np.abs(rho)
     np.divide(rho, np.maximum(mag, 1.0), out=rho)
     return rho
@@ -317,6 +325,9 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
             used = "centre"
             notes.append("the content's channels are in opposite phase (their mid is silent): "
                          "the output is centred (left = right)")
+        elif image == "content" and min(np.mean(content ** 2, axis=1)) < 1e-6 * max(np.mean(content ** 2, axis=1)):
+            quiet = "left" if np.mean(content[0] ** 2) < np.mean(content[1] ** 2) else "right"
+            notes.append(f"the content's {quiet} channel is silent: so is the output's (the content's image)")
         elif image == "style" and style.shape[0] == 1:
             used = "centre"
             notes.append("the style is mono: the output is centred (left = right)")
