@@ -222,8 +222,9 @@ def band_energy(y: np.ndarray, sr: int, lo: float, hi: float | None = None) -> f
 def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Per-bin side-to-mid ratio ``S / M`` of a stereo waveform, clipped to ``|rho| <= 1``.
 
-    Bins where the mid is near silent (below a millionth of its mean power) take the
-    waveform's overall ratio instead (its average image), not a noisy one.
+    Bins where the mid is near silent (30 dB below its mean power at that frequency, or 90
+    dB below its overall mean) lean towards the waveform's overall ratio (its average
+    image) instead of a noisy one.
     """
     import librosa
 
@@ -234,8 +235,8 @@ def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     del S
     overall = complex(cross.sum() / max(float(power.sum()), 1e-30))
     overall /= max(abs(overall), 1.0)
-    eps = np.float32(1e-6 * max(float(power.mean()), 1e-20))
-    rho = (cross + np.complex64(eps * overall)) / (power + eps)
+    eps = (1e-3 * power.mean(axis=1, keepdims=True) + 1e-9 * max(float(power.mean()), 1e-20)).astype(np.float32)
+    rho = (cross + (eps * overall).astype(np.complex64)) / (power + eps)
     del M, cross, power
     mag = np.abs(rho)
     np.divide(rho, np.maximum(mag, 1.0), out=rho)
