@@ -36,6 +36,8 @@ target_segments_to_reconstruct  turn only the first N segments into audio (0 = a
 play_content_and_style          show players for the inputs too
 max_seconds                     load only the first seconds of each file (0 = all)
 griffin_lim_iterations          Griffin-Lim iterations of the reconstruction
+output_format *                 "follow" (the content's rate and channels) or "mono22050"
+                                (the transfer's own mono 22050 Hz; preset original's)
 out_dir                         folder for run folders (empty = write nothing)
 =============================== =======================================================
 
@@ -50,7 +52,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import INITS, NETWORKS, PRESETS, AnalysisConfig, ReconstructionConfig, RunConfig, preset, switch_network
+from .config import (INITS, NETWORKS, OUTPUT_FORMATS, OUTPUT_PRESETS, PRESETS, AnalysisConfig, OutputConfig,
+                     ReconstructionConfig, RunConfig, preset, switch_network)
 from .errors import AmnstError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .notebook_utils import list_audio_files, pick_file, resolve_audio_dir
@@ -105,6 +108,7 @@ DEFAULTS: dict[str, Any] = {
     "play_content_and_style": True,
     "max_seconds": 0.0,
     "griffin_lim_iterations": ReconstructionConfig().n_iter,
+    "output_format": None,
     "out_dir": "",
 }
 
@@ -176,6 +180,7 @@ def preset_values(name: str = "default", network: str | None = None) -> dict[str
     out["content_layers"] = list(_layers(layers_from.content_layers, network))
     out["style_layers"] = list(_layers(layers_from.style_layers, network))
     out["initial_learning_rate"] = t.learning_rate or 0.0
+    out["output_format"] = OUTPUT_PRESETS[name].format
     return out
 
 
@@ -184,7 +189,7 @@ def _filled(values: dict[str, Any]) -> dict[str, Any]:
     v = {**DEFAULTS, **values}
     v["preset"] = _preset_name(v["preset"])
     pv = preset_values(v["preset"], v["network"])
-    for name in PRESET_FIELDS:
+    for name in [*PRESET_FIELDS, "output_format"]:
         if v[name] is None:
             v[name] = pv[name]
     return v
@@ -233,7 +238,8 @@ def config_from_values(values: dict[str, Any]) -> RunConfig:
         print_frequency=_number(v, "print_frequency", int),
     )
     reconstruction = ReconstructionConfig(n_iter=_number(v, "griffin_lim_iterations", int))
-    return RunConfig(analysis=AnalysisConfig(), transfer=transfer, reconstruction=reconstruction)
+    return RunConfig(analysis=AnalysisConfig(), transfer=transfer, reconstruction=reconstruction,
+                     output=OutputConfig(format=str(v["output_format"]).strip().lower()))
 
 
 def resolve_inputs(values: dict[str, Any]) -> tuple[Path, Path]:
@@ -365,6 +371,8 @@ class TransferForm:
             "max_seconds": w.BoundedFloatText(value=float(init["max_seconds"] or 0.0), min=0.0, max=3600.0,
                                               step=1.0, description="max_seconds", style=style, layout=wide),
             "griffin_lim_iterations": slider(w.IntSlider, "griffin_lim_iterations", 1, 500),
+            "output_format": w.Dropdown(options=list(OUTPUT_FORMATS), value=init["output_format"],
+                                        description="output_format", style=style, layout=wide),
             "out_dir": w.Text(value=str(init["out_dir"] or ""), description="out_dir",
                               placeholder="empty: write nothing", style=style, layout=wide),
         }
@@ -401,7 +409,7 @@ class TransferForm:
             section("Optimisation", ["target_type", "iterations_for_nst", "initial_learning_rate", "decay_steps",
                                      "decay_rate", "print_frequency", "decay_on_excess", "rollback_on_excess",
                                      "max_retries_on_excess", "history_buffer_size"]),
-            section("Output", ["target_segments_to_reconstruct", "griffin_lim_iterations", "out_dir"]),
+            section("Output", ["target_segments_to_reconstruct", "griffin_lim_iterations", "output_format", "out_dir"]),
             hint,
         ])
         side = w.VBox([self.run_button, self.status, self.message_box, self.progress],
@@ -468,6 +476,7 @@ class TransferForm:
             elif hasattr(control, "min") and hasattr(control, "max") and not isinstance(value, bool):
                 value = _clamp(value, control.min, control.max)
             control.value = float(value) if field == "initial_learning_rate" else value
+        c["output_format"].value = values["output_format"]
         self._check_combination()
 
     def _apply_network(self, network: str) -> None:

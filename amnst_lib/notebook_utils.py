@@ -119,13 +119,16 @@ def pick_file(choice: str | int | Path, files: Sequence[Path], what: str = "file
 
 
 def audio_player(y: np.ndarray, sr: int, *, autoplay: bool = False):
-    """An ``IPython.display.Audio`` player for a mono waveform (peak-normalised for listening).
+    """An ``IPython.display.Audio`` player (peak-normalised for listening).
 
-    A silent or empty waveform gets a silent player instead of IPython's division by zero.
+    ``y`` is mono, shape (n_samples,), or has channels first, shape (n_channels, n_samples):
+    a stereo output plays in stereo. A silent or empty waveform gets a silent player instead
+    of IPython's division by zero.
     """
     from IPython.display import Audio
 
-    y = np.nan_to_num(np.asarray(y, dtype=np.float32).ravel())
+    y = np.asarray(y, dtype=np.float32)
+    y = np.nan_to_num(y if y.ndim == 2 and y.shape[0] == 2 else y.ravel())
     if y.size == 0:
         y = np.zeros(1, dtype=np.float32)
     peak = float(np.max(np.abs(y)))
@@ -231,22 +234,51 @@ def show_transfer_result(result, *, play_inputs: bool = True) -> None:
     """
     from IPython.display import display
 
-    from .plots import plot_loss, plot_mels
+    from .plots import plot_loss
 
     sr = result.sr
     rows = []
     if play_inputs:
         rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
-    rows.append(("output", audio_player(result.output, sr)))
+    rows.append(("output", output_player(result)))
     display(table(rows, ["", "player"]))
-    cfg = _analysis_config(result)
-    display(plot_mels({"content": result.content_mel, "style": result.style_mel,
-                       "output": result.output_mel}, cfg))
+    print(output_format_line(result))
+    display(spectrogram_figure(result))
     if result.history:
         display(plot_loss(result.history))
     display(metrics_table(result.metrics))
     if result.wav_path is not None:
         print(f"Output written to {result.wav_path}")
+
+
+def output_player(result):
+    """A player for the output as written (stereo, at its own rate, where it is)."""
+    written = getattr(result, "written", None)
+    if written is None:
+        return audio_player(result.output, result.sr)
+    return audio_player(written[0] if written.shape[0] == 1 else written, result.written_sr)
+
+
+def output_format_line(result) -> str:
+    """One line: the written output's rate, channels and how it was made (from run.json)."""
+    fmt = (result.record or {}).get("output_format") or {}
+    if not fmt:
+        return f"output: {result.sr} Hz, mono"
+    line = f"output: {fmt['sample_rate']} Hz, {'stereo' if fmt['channels'] == 2 else 'mono'} ({fmt['format']})"
+    if fmt["format"] == "follow" and fmt["sample_rate"] > 22050:
+        line += f"; band above 11 kHz: {'the style' if fmt['high_band'] else 'empty'}; image: {fmt['image']}"
+    return "; ".join([line, *fmt.get("notes", [])])
+
+
+def spectrogram_figure(result):
+    """Content, style and output spectrograms: the full band of the written output's mid
+    where it is not the analysis' own, else the analysis mels."""
+    from .plots import plot_mels
+
+    if getattr(result, "full_mels", None):
+        return plot_mels(result.full_mels, result.full_mel_config, title=f"mid, {result.written_sr} Hz")
+    return plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
+                     _analysis_config(result))
 
 
 def _analysis_config(result):

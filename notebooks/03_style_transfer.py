@@ -76,6 +76,7 @@ target_segments_to_reconstruct = 0  # 0: all
 play_content_and_style = True
 max_seconds = 0.0  # load only the first seconds of each file (0: all)
 griffin_lim_iterations = 128
+output_format = None  # follow: the content's rate and channels; mono22050 (None: the preset's)
 out_dir = ""  # where run folders go; empty: outputs/notebook_runs in the repository
 run_on_open = True  # run once with these values when the notebook is run top to bottom
 ci = False  # True in CI runs: a refused or failed run fails the notebook
@@ -102,8 +103,9 @@ ci = False  # True in CI runs: a refused or failed run fails the notebook
 from IPython.display import display
 
 from amnst_lib.form import DEFAULTS, build_transfer_form
-from amnst_lib.notebook_utils import audio_player, default_output_dir, metrics_table, table, _analysis_config
-from amnst_lib.plots import plot_loss, plot_mels
+from amnst_lib.notebook_utils import (audio_player, default_output_dir, metrics_table, output_format_line,
+                                     output_player, spectrogram_figure, table)
+from amnst_lib.plots import plot_loss
 
 values = {name: globals()[name] for name in DEFAULTS}
 values["out_dir"] = out_dir or str(default_output_dir())
@@ -124,6 +126,7 @@ if ci and result is None:
 if result is not None:
     print(f"{len(result.output) / result.sr:.1f} s of output, {len(result.history)} steps, "
           f"weights: {'trained' if result.weights_info.get('trained') else 'random (untrained)'}")
+    print(output_format_line(result))
     print("written to", result.wav_path)
 
 # %% [markdown]
@@ -136,7 +139,7 @@ if result is not None:
 # %%
 if result is not None:
     rows = [("content", audio_player(result.content, result.sr)), ("style", audio_player(result.style, result.sr))]
-    rows = (rows if play_content_and_style else []) + [("output", audio_player(result.output, result.sr))]
+    rows = (rows if play_content_and_style else []) + [("output", output_player(result))]
     display(table(rows, ["", "player"]))
 
 # %% [markdown]
@@ -144,8 +147,7 @@ if result is not None:
 
 # %%
 if result is not None:
-    display(plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
-                      _analysis_config(result)))
+    display(spectrogram_figure(result))
 
 # %%
 if result is not None:

@@ -215,3 +215,14 @@ def test_awkward_inputs_work_with_one_line_notes(files, tmp_path, capsys, caplog
         assert np.sqrt(np.mean(y[:, 1] ** 2)) < 0.01 * np.sqrt(np.mean(y[:, 0] ** 2))
     if case == "antiphase":
         assert np.array_equal(y[:, 0], y[:, 1])
+
+
+def test_form_field_follows_the_preset():
+    from amnst_lib.form import config_from_values, preset_values
+
+    assert config_from_values({}).output.format == "follow"
+    assert config_from_values({"preset": "original"}).output.format == "mono22050"
+    assert config_from_values({"preset": "original", "output_format": "follow"}).output.format == "follow"
+    assert preset_values("original")["output_format"] == "mono22050"
+    with pytest.raises(ParameterError, match="output format"):
+        config_from_values({"output_format": "surround"})
