@@ -7,9 +7,10 @@ arrays out.
 
 The design (measured by ``benchmarks/bench_fullband.py``; see ``benchmarks/README.md``):
 
-* **Mid, below 10 kHz**: the transferred 22050 Hz output, resampled to the output rate
-  (soxr); raised-cosine crossfade to the band above over 10-11 kHz.
-* **Mid, above 11 kHz**: the style's own high band (its STFT at the output rate, phases
+* **Mid, up to 11025 Hz** (the analysis' Nyquist): the transferred 22050 Hz output,
+  resampled to the output rate by FFT (band-limited and exact: taken back to 22050 Hz, the
+  mid is the mono output, so the quality figures do not move).
+* **Mid, above it**: the style's own high band, faded in over 11025-11600 Hz (its STFT at the output rate, phases
   and fine spectral shape kept), scaled frame by frame so that its level follows the
   output's 5.5-10 kHz envelope times the style's own ratio of high to upper band. A style
   with nothing above 11 kHz (one sampled at 22050 Hz, or low-passed) adds nothing: no
@@ -38,8 +39,8 @@ log = logging.getLogger("amnst")
 
 #: Highest output sample rate; content sampled higher is resampled to it.
 MAX_SR = 48000
-#: The band the transferred output and the style's high band are crossfaded over, Hz.
-CROSSOVER_HZ = (10000.0, 11000.0)
+#: The style's high band fades in over this band above the analysis' Nyquist, Hz.
+FADE_IN_HZ = 575.0
 #: The band whose envelope the style's high band follows, Hz.
 UPPER_BAND_HZ = (5500.0, 10000.0)
 #: A style with less than this share of its energy above :data:`HIGH_BAND_HZ` (dB) has no
@@ -219,6 +220,13 @@ def band_energy(y: np.ndarray, sr: int, lo: float, hi: float | None = None) -> f
     return float(p[:, sel].sum()) / total if total > 0 else 0.0
 
 
+def _highpass(y: np.ndarray, sr: int, cutoff: float) -> np.ndarray:
+    """``y`` with every frequency below ``cutoff`` Hz removed (one real FFT of the whole signal)."""
+    Y = np.fft.rfft(y)
+    Y[: int(np.ceil(cutoff * len(y) / sr))] = 0
+    return np.fft.irfft(Y, n=len(y)).astype(np.float32)
+
+
 def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Per-bin side-to-mid ratio ``S / M`` of a stereo waveform, clipped to ``|rho| <= 1``.
 
@@ -273,7 +281,9 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
     info : dict
         ``high_band`` (bool: the style's band above 11 kHz was used), ``style_high_db``
         (the style's share of energy above 11 kHz, dB), ``image`` (``content``, ``style``
-        or ``centre``), ``notes`` (list of str).
+        or ``centre``), ``notes`` (list of str), ``mid`` (np.ndarray, shape (n_samples,):
+        the output's mid ``(L + R) / 2`` before it was split into channels, free of their
+        rounding).
     """
     import librosa
 
@@ -287,8 +297,9 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
     notes = []
     if sr == analysis_sr and n_ch == 1:  # nothing to add: the mono output as it is
         y = np.asarray(y_mono, dtype=np.float32)[:n]
-        return y[None, :], {"high_band": False, "style_high_db": None, "image": "mono", "notes": notes}
-    mid = librosa.resample(np.asarray(y_mono, dtype=np.float32), orig_sr=analysis_sr, target_sr=sr)
+        return y[None, :], {"high_band": False, "style_high_db": None, "image": "mono", "notes": notes, "mid": y}
+    # FFT resampling: exactly band-limited, so the mid below analysis_sr / 2 is y_mono itself.
+    mid = librosa.resample(np.asarray(y_mono, dtype=np.float32), orig_sr=analysis_sr, target_sr=sr, res_type="fft")
     mid = _fit_length(mid[None, :], n)[0]
     style = _fit_length(style, n)
     n_fft, hop = _stft_size(sr)
@@ -296,7 +307,8 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
     X = librosa.stft(mid, n_fft=n_fft, hop_length=hop)
 
     # The band above 11 kHz: the style's, following the output's upper-band envelope.
-    lo, hi = CROSSOVER_HZ
+    lo = analysis_sr / 2
+    hi = lo + FADE_IN_HZ
     share = band_energy(style.mean(axis=0), sr, HIGH_BAND_HZ) if sr / 2 > HIGH_BAND_HZ else 0.0
     style_high_db = 10 * np.log10(share) if share > 0 else -np.inf
     use_high = bool(style_high_db > HIGH_BAND_FLOOR_DB)
@@ -312,14 +324,21 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
         gain = np.sqrt(ratio * p_out_up / np.maximum(p_sty_hi, floor)).astype(np.float32)
         w = np.clip((freqs - lo) / (hi - lo), 0.0, 1.0)
         w = (0.5 - 0.5 * np.cos(np.pi * w)).astype(np.float32)[:, None]  # 0 below lo, 1 above hi
-        X = (1 - w) * X + w * gain[None, :] * Hs
+        Hs *= w * gain[None, :]
+        # Added to the mid with nothing below lo (its frames' leakage cut by one FFT), so the
+        # mid below the analysis' Nyquist stays exactly the transferred output.
+        high_band = _highpass(librosa.istft(Hs, hop_length=hop, n_fft=n_fft, length=n), sr, lo)
+        X += Hs  # for the side
         del Hs
-    elif sr / 2 > HIGH_BAND_HZ:
-        notes.append(f"the style has no energy above 11 kHz ({style_high_db:.0f} dB of its total): "
-                     f"the output's band above 11 kHz stays empty")
+    else:
+        high_band = 0.0
+        if sr / 2 > HIGH_BAND_HZ:
+            notes.append(f"the style has no energy above 11 kHz ({style_high_db:.0f} dB of its total): "
+                         f"the output's band above 11 kHz stays empty")
+    m = mid + high_band
 
     if n_ch == 1:
-        out = librosa.istft(X, hop_length=hop, n_fft=n_fft, length=n)[None, :]
+        out = m[None, :]
     else:
         used = image
         if image == "content" and is_antiphase(content):
@@ -333,18 +352,19 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
             used = "centre"
             notes.append("the style is mono: the output is centred (left = right)")
         if used == "centre":
-            m = librosa.istft(X, hop_length=hop, n_fft=n_fft, length=n)
             out = np.stack([m, m])
         else:
             rho = _image_ratio(content if used == "content" else style, n_fft, hop)
-            S = rho * X
+            rho *= X
+            s = librosa.istft(rho, hop_length=hop, n_fft=n_fft, length=n)
             del rho
-            m = librosa.istft(X, hop_length=hop, n_fft=n_fft, length=n)
-            s = librosa.istft(S, hop_length=hop, n_fft=n_fft, length=n)
             out = np.stack([m + s, m - s])
         image = used
+    peak = float(np.max(np.abs(out)))
     y = peak_normalize(out, peak_dbfs)
-    return y, {"high_band": use_high, "style_high_db": float(style_high_db), "image": image, "notes": notes}
+    scale = float(np.max(np.abs(y))) / peak if peak > 0 else 1.0
+    return y, {"high_band": use_high, "style_high_db": float(style_high_db), "image": image, "notes": notes,
+               "mid": (m * scale).astype(np.float32)}
 
 
 def mid(y: np.ndarray) -> np.ndarray:
@@ -426,6 +446,8 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     """
     import librosa
 
+    from .audio import peak_normalize
+
     a_sr = analysis.sr
     y_mono = np.asarray(y_mono, dtype=np.float32)
     record = {"format": output.format, "sample_rate": a_sr, "channels": 1, "image": "mono",
@@ -446,8 +468,12 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
         log.warning(note)
     if sr == a_sr and y.shape[0] == 1:
         return RenderedOutput(y=y, sr=sr, mid22=y[0], record=record)
-    m = mid(y)
-    mid22 = librosa.resample(m, orig_sr=sr, target_sr=a_sr)[: len(y_mono)]
+    m = info["mid"]
+    # Measured at the mono output's level and before the channels' rounding: the figures
+    # should not depend on how loud the stereo file is, nor on float noise (spectral
+    # flatness floors the power at an absolute 1e-10 and moves 5% with 1e-6 of noise).
+    mid22 = peak_normalize(librosa.resample(m, orig_sr=sr, target_sr=a_sr, res_type="fft")[: len(y_mono)],
+                           peak_dbfs)
     from .spectrum import mel_spectrogram
 
     n_fft, hop = _stft_size(sr)
