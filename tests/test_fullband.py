@@ -226,3 +226,15 @@ def test_form_field_follows_the_preset():
     assert preset_values("original")["output_format"] == "mono22050"
     with pytest.raises(ParameterError, match="output format"):
         config_from_values({"output_format": "surround"})
+
+
+def test_form_control_shows_the_output_format_and_follows_the_preset():
+    from amnst_lib.form import build_transfer_form
+
+    form = build_transfer_form()
+    control = form.controls["output_format"]
+    assert control.value == "follow" and set(control.options) == {"follow", "mono22050"}
+    form.controls["preset"].value = "original"  # as a user's choice does
+    assert control.value == "mono22050" and form.to_run_config().output.format == "mono22050"
+    control.value = "follow"
+    assert form.to_run_config().output.format == "follow"
