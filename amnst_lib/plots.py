@@ -150,12 +150,13 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
         sel = [r for r in ok if str(r.get("settings", "")) == lab]
         ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
                    color=colours[lab], label=lab, s=36, zorder=3)
-        for r in sel:
-            ax.annotate(lab if len(labels) > 1 else f"{r.get('content', '')} x {r.get('style', '')}",
-                        (r["mfcc_gap_closed"], r["chroma_similarity"]), fontsize=7, alpha=0.8,
-                        xytext=(4, 3), textcoords="offset points")
+        for r in sel if len(ok) <= 24 else ():  # beyond that the colours (legend) say it
+            text = lab if len(labels) > 1 else f"{r.get('content', '')} x {r.get('style', '')}"
+            ax.annotate(text if len(text) <= 32 else text[:31] + "…", (r["mfcc_gap_closed"], r["chroma_similarity"]),
+                        fontsize=7, alpha=0.8, xytext=(4, 3), textcoords="offset points", annotation_clip=True)
     if len(labels) > 1:
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="best", title="settings", title_fontsize=7)
+    ax.margins(0.15)
     ax.set(xlabel="MFCC gap closed (style taken on; higher is better)",
            ylabel="chroma similarity (content kept; higher is better)",
            title=title or f"Sweep frontier: {len(ok)} of {len(rows)} jobs with figures")
