@@ -26,8 +26,6 @@ PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
 #: Output formats: the content's rate and channels, or the analysis' mono 22050 Hz.
 OUTPUT_FORMATS = ("follow", "mono22050")
-#: Whose stereo image the output's side takes (:func:`amnst_lib.fullband.fullband_output`).
-OUTPUT_IMAGES = ("content", "style")
 #: Feature networks: the original's genre CNN, or one wide layer of random filters
 #: (:mod:`amnst_lib.texture`).
 NETWORKS = ("genre_cnn", "texture")
@@ -287,17 +285,12 @@ class OutputConfig(_Settings):
         more are mixed to stereo), made from the transfer by
         :func:`amnst_lib.fullband.fullband_output`. ``"mono22050"``: the transfer's own
         mono 22050 Hz waveform, as the original wrote (the default of this class).
-    image : {"content", "style"}
-        With ``"follow"`` and stereo content: whose stereo image (side-to-mid ratio per
-        STFT bin) the output takes.
     """
 
     format: str = "mono22050"
-    image: str = "content"
 
     def __post_init__(self):
         _check(self.format in OUTPUT_FORMATS, f"output format must be one of {OUTPUT_FORMATS}, got {self.format!r}")
-        _check(self.image in OUTPUT_IMAGES, f"output image must be one of {OUTPUT_IMAGES}, got {self.image!r}")
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ The design (measured by ``benchmarks/bench_fullband.py``; see ``benchmarks/READM
   with nothing above 11 kHz (one sampled at 22050 Hz, or low-passed) adds nothing: no
   band is invented.
 * **Side**: per STFT bin, ``side = rho * mid`` with ``rho = S_c / M_c`` the content's
-  side-to-mid ratio (``image="content"``, clipped to ``|rho| <= 1``) or the style's
-  (``image="style"``). Left and right are ``mid + side`` and ``mid - side``: the mono sum
-  ``(L + R) / 2`` is exactly the mid, so nothing cancels when the output is summed to mono,
-  and an output whose transfer changed nothing gives back the content's own stereo image.
+  side-to-mid ratio (clipped to ``|rho| <= 1``). Left and right are ``mid + side`` and
+  ``mid - side``: the mono sum ``(L + R) / 2`` is exactly the mid, so nothing cancels when
+  the output is summed to mono, and an output whose transfer changed nothing gives back the
+  content's own stereo image. (The style's ratio instead was measured and lost: it does not
+  carry the style's coherence; ``benchmarks/README.md``.)
+
+Everything past the resampling works frame by frame, block by block, so memory stays flat
+with track length.
 
 Loading at the native rate is :func:`load_native`; the analysis path
 (:func:`amnst_lib.audio.load_audio`: mono, 22050 Hz) is unchanged.
@@ -50,8 +54,6 @@ HIGH_BAND_FLOOR_DB = -60.0
 HIGH_BAND_HZ = 11500.0
 #: A stereo input whose mid lies this far (dB) below its side has channels in opposite phase.
 ANTIPHASE_DB = -40.0
-#: Images the side can carry (see :func:`fullband_output`).
-IMAGES = ("content", "style")
 
 
 @dataclass
@@ -231,28 +233,42 @@ def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Per-bin side-to-mid ratio ``S / M`` of a stereo waveform, clipped to ``|rho| <= 1``.
 
     Bins where the mid is near silent (30 dB below its mean power at that frequency, or 90
-    dB below its overall mean) lean towards the waveform's overall ratio (its average
-    image) instead of a noisy one.
+    dB below its overall mean, in this stretch of ``y``) lean towards the stretch's overall
+    ratio (its average image) instead of a noisy one.
     """
     import librosa
 
+    # In place where it can be: five STFT-sized arrays at once become two and a half.
     M = librosa.stft((y[0] + y[1]) / 2, n_fft=n_fft, hop_length=hop)
-    S = librosa.stft((y[0] - y[1]) / 2, n_fft=n_fft, hop_length=hop)
-    power = np.abs(M) ** 2
-    cross = S * np.conj(M)
-    del S
-    overall = complex(cross.sum() / max(float(power.sum()), 1e-30))
+    rho = librosa.stft((y[0] - y[1]) / 2, n_fft=n_fft, hop_length=hop)
+    power = np.abs(M)
+    power **= 2
+    np.conjugate(M, out=M)
+    rho *= M  # S * conj(M)
+    del M
+    overall = complex(rho.sum() / max(float(power.sum()), 1e-30))
     overall /= max(abs(overall), 1.0)
     eps = (1e-3 * power.mean(axis=1, keepdims=True) + 1e-9 * max(float(power.mean()), 1e-20)).astype(np.float32)
-    rho = (cross + (eps * overall).astype(np.complex64)) / (power + eps)
-    del M, cross, power
+    rho += (eps * overall).astype(np.complex64)
+    power += eps
+    rho /= power
+    del power
     mag = np.abs(rho)
-    np.divide(rho, np.maximum(mag, 1.0), out=rho)
+    np.maximum(mag, 1.0, out=mag)
+    rho /= mag
     return rho
 
 
+def _band_power(y: np.ndarray, sr: int, lo: float, hi: float) -> float:
+    """Mean power per frequency bin of ``y`` (shape (n_samples,)) between ``lo`` and ``hi`` Hz."""
+    p = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(len(y), 1.0 / sr)
+    sel = (f >= lo) & (f < hi)
+    return float(p[sel].mean()) if sel.any() else 0.0
+
+
 def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, style: np.ndarray, sr: int, *,
-                    image: str = "content", peak_dbfs: float = -1.0) -> tuple[np.ndarray, dict]:
+                    peak_dbfs: float = -1.0, block: int = 2 ** 18) -> tuple[np.ndarray, dict]:
     """Make the full-band, multi-channel output from the transferred mono waveform.
 
     Parameters
@@ -263,16 +279,16 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
         Its sample rate, Hz.
     content : np.ndarray, shape (n_channels, n_samples)
         The content at the output rate (:func:`load_native`), one or two channels; gives
-        the output's rate, channels and length, and (``image="content"``) its stereo image.
+        the output's rate, channels, length and stereo image.
     style : np.ndarray, shape (n_style_channels, n_style_samples)
-        The style at the output rate (looped or trimmed to the content's length); gives the
-        band above 11 kHz and (``image="style"``) the stereo image.
+        The style at the output rate (looped or cut to the content's length); gives the
+        band above the analysis' Nyquist.
     sr : int
         The output rate, Hz (>= ``analysis_sr``).
-    image : {"content", "style"}
-        Whose per-bin side-to-mid ratio the output's side takes.
     peak_dbfs : float
         Peak level of the result (both channels together), dB relative to full scale.
+    block : int
+        Samples per block of the STFT processing (memory stays flat with track length).
 
     Returns
     -------
@@ -280,17 +296,15 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
         The output: the content's channel count, rate ``sr``.
     info : dict
         ``high_band`` (bool: the style's band above 11 kHz was used), ``style_high_db``
-        (the style's share of energy above 11 kHz, dB), ``image`` (``content``, ``style``
-        or ``centre``), ``notes`` (list of str), ``mid`` (np.ndarray, shape (n_samples,):
-        the output's mid ``(L + R) / 2`` before it was split into channels, free of their
+        (the style's share of energy above 11.5 kHz, dB), ``image`` (``content``, ``centre``
+        or ``mono``), ``notes`` (list of str), ``mid`` (np.ndarray, shape (n_samples,): the
+        output's mid ``(L + R) / 2`` before it was split into channels, free of their
         rounding).
     """
     import librosa
 
     from .audio import peak_normalize
 
-    if image not in IMAGES:
-        raise ValueError(f"image must be one of {IMAGES}, got {image!r}")
     content = np.atleast_2d(np.asarray(content, dtype=np.float32))
     style = np.atleast_2d(np.asarray(style, dtype=np.float32))
     n_ch, n = content.shape
@@ -301,65 +315,70 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
     # FFT resampling: exactly band-limited, so the mid below analysis_sr / 2 is y_mono itself.
     mid = librosa.resample(np.asarray(y_mono, dtype=np.float32), orig_sr=analysis_sr, target_sr=sr, res_type="fft")
     mid = _fit_length(mid[None, :], n)[0]
-    style = _fit_length(style, n)
     n_fft, hop = _stft_size(sr)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
-    X = librosa.stft(mid, n_fft=n_fft, hop_length=hop)
+    lo, hi = analysis_sr / 2, analysis_sr / 2 + FADE_IN_HZ
 
-    # The band above 11 kHz: the style's, following the output's upper-band envelope.
-    lo = analysis_sr / 2
-    hi = lo + FADE_IN_HZ
-    share = band_energy(style.mean(axis=0), sr, HIGH_BAND_HZ) if sr / 2 > HIGH_BAND_HZ else 0.0
+    # The band above the analysis' Nyquist: the style's, following the output's upper band.
+    style_mid = style.mean(axis=0)
+    share = band_energy(style_mid, sr, HIGH_BAND_HZ) if sr / 2 > HIGH_BAND_HZ else 0.0
     style_high_db = 10 * np.log10(share) if share > 0 else -np.inf
     use_high = bool(style_high_db > HIGH_BAND_FLOOR_DB)
-    if use_high:
-        Hs = librosa.stft(style.mean(axis=0), n_fft=n_fft, hop_length=hop)
+    if use_high:  # the style's own tilt: power per bin above lo over that in the upper band
+        tilt = _band_power(style_mid, sr, lo, sr / 2) / max(_band_power(style_mid, sr, *UPPER_BAND_HZ), 1e-30)
         up = (freqs >= UPPER_BAND_HZ[0]) & (freqs < UPPER_BAND_HZ[1])
-        high = freqs >= lo
-        p_out_up = np.mean(np.abs(X[up]) ** 2, axis=0)
-        p_sty_up = np.mean(np.abs(Hs[up]) ** 2, axis=0)
-        p_sty_hi = np.mean(np.abs(Hs[high]) ** 2, axis=0)
-        ratio = float(p_sty_hi.sum() / max(p_sty_up.sum(), 1e-30))  # the style's own tilt
-        floor = 1e-8 * max(float(p_sty_hi.max()), 1e-30)
-        gain = np.sqrt(ratio * p_out_up / np.maximum(p_sty_hi, floor)).astype(np.float32)
         w = np.clip((freqs - lo) / (hi - lo), 0.0, 1.0)
         w = (0.5 - 0.5 * np.cos(np.pi * w)).astype(np.float32)[:, None]  # 0 below lo, 1 above hi
-        Hs *= w * gain[None, :]
-        # Added to the mid with nothing below lo (its frames' leakage cut by one FFT), so the
-        # mid below the analysis' Nyquist stays exactly the transferred output.
-        high_band = _highpass(librosa.istft(Hs, hop_length=hop, n_fft=n_fft, length=n), sr, lo)
-        X += Hs  # for the side
-        del Hs
-    else:
-        high_band = 0.0
-        if sr / 2 > HIGH_BAND_HZ:
-            notes.append(f"the style has no energy above 11 kHz ({style_high_db:.0f} dB of its total): "
-                         f"the output's band above 11 kHz stays empty")
-    m = mid + high_band
+        floor = 1e-8 * max(_band_power(style_mid, sr, lo, sr / 2), 1e-30)
+        high_band = np.zeros(n, np.float32)
+    elif sr / 2 > HIGH_BAND_HZ:
+        notes.append(f"the style has no energy above 11 kHz ({style_high_db:.0f} dB of its total): "
+                     f"the output's band above 11 kHz stays empty")
 
+    image = "mono" if n_ch == 1 else "content"
+    if n_ch == 2 and is_antiphase(content):
+        image = "centre"
+        notes.append("the content's channels are in opposite phase (their mid is silent): "
+                     "the output is centred (left = right)")
+    elif n_ch == 2 and min(np.mean(content ** 2, axis=1)) < 1e-6 * max(np.mean(content ** 2, axis=1)):
+        quiet = "left" if np.mean(content[0] ** 2) < np.mean(content[1] ** 2) else "right"
+        notes.append(f"the content's {quiet} channel is silent: so is the output's (the content's image)")
+    side = np.zeros(n, np.float32) if image == "content" else None
+
+    # Block by block (each padded by a window's length, cut back to its own samples): every
+    # step below works frame by frame, so the result is the whole signal's.
+    if use_high or side is not None:
+        block = max(hop, block - block % hop)
+        pad = n_fft
+        stft = lambda x: librosa.stft(x, n_fft=n_fft, hop_length=hop)  # noqa: E731
+        for a in range(0, n, block):
+            b = min(a + block, n)
+            a0, b0 = max(a - pad, 0), min(b + pad, n)
+            X = stft(mid[a0:b0])
+            if use_high:
+                Hs = stft(np.take(style_mid, np.arange(a0, b0), mode="wrap"))
+                p_out_up = np.mean(np.abs(X[up]) ** 2, axis=0)
+                p_sty_hi = np.mean(np.abs(Hs[freqs >= lo]) ** 2, axis=0)
+                Hs *= w
+                Hs *= np.sqrt(tilt * p_out_up / np.maximum(p_sty_hi, floor)).astype(np.float32)[None, :]
+                high_band[a:b] = librosa.istft(Hs, hop_length=hop, n_fft=n_fft, length=b0 - a0)[a - a0: b - a0]
+                X += Hs
+                del Hs
+            if side is not None:
+                rho = _image_ratio(content[:, a0:b0], n_fft, hop)
+                rho *= X
+                side[a:b] = librosa.istft(rho, hop_length=hop, n_fft=n_fft, length=b0 - a0)[a - a0: b - a0]
+                del rho
+            del X
+    # Added to the mid with nothing below lo (its frames' leakage cut by one FFT), so the mid
+    # below the analysis' Nyquist stays exactly the transferred output.
+    m = mid + _highpass(high_band, sr, lo) if use_high else mid
     if n_ch == 1:
         out = m[None, :]
+    elif side is None:
+        out = np.stack([m, m])
     else:
-        used = image
-        if image == "content" and is_antiphase(content):
-            used = "centre"
-            notes.append("the content's channels are in opposite phase (their mid is silent): "
-                         "the output is centred (left = right)")
-        elif image == "content" and min(np.mean(content ** 2, axis=1)) < 1e-6 * max(np.mean(content ** 2, axis=1)):
-            quiet = "left" if np.mean(content[0] ** 2) < np.mean(content[1] ** 2) else "right"
-            notes.append(f"the content's {quiet} channel is silent: so is the output's (the content's image)")
-        elif image == "style" and style.shape[0] == 1:
-            used = "centre"
-            notes.append("the style is mono: the output is centred (left = right)")
-        if used == "centre":
-            out = np.stack([m, m])
-        else:
-            rho = _image_ratio(content if used == "content" else style, n_fft, hop)
-            rho *= X
-            s = librosa.istft(rho, hop_length=hop, n_fft=n_fft, length=n)
-            del rho
-            out = np.stack([m + s, m - s])
-        image = used
+        out = np.stack([m + side, m - side])
     peak = float(np.max(np.abs(out)))
     y = peak_normalize(out, peak_dbfs)
     scale = float(np.max(np.abs(y))) / peak if peak > 0 else 1.0
@@ -458,7 +477,7 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     notes = content.notes + style.notes
     sr = content.sr
     n = int(round(len(y_mono) * sr / a_sr))
-    y, info = fullband_output(y_mono, a_sr, content.y[:, :n], style.y, sr, image=output.image, peak_dbfs=peak_dbfs)
+    y, info = fullband_output(y_mono, a_sr, content.y[:, :n], style.y, sr, peak_dbfs=peak_dbfs)
     notes += info["notes"]
     record.update(sample_rate=sr, channels=int(y.shape[0]), image=info["image"], high_band=info["high_band"],
                   style_high_db=info["style_high_db"], notes=notes,
@@ -477,7 +496,8 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     from .spectrum import mel_spectrogram
 
     n_fft, hop = _stft_size(sr)
-    cfg = analysis.replace(sr=sr, n_fft=n_fft, hop_length=hop)
+    hop *= max(1, int(np.ceil(n / hop / 4000)))  # a picture needs no more than ~4000 frames
+    cfg = analysis.replace(sr=sr, n_fft=n_fft, hop_length=min(hop, n_fft))
     mels = {"content": mel_spectrogram(mid(content.y[:, :n]), cfg),
             "style": mel_spectrogram(mid(style.y), cfg),
             "output": mel_spectrogram(m, cfg)}

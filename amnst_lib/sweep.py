@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .audio import SUPPORTED_EXTENSIONS
-from .config import ReconstructionConfig, RunConfig, TransferConfig, preset, switch_network
+from .config import OUTPUT_PRESETS, ReconstructionConfig, RunConfig, TransferConfig, preset, switch_network
 from .errors import AmnstError, ParameterError
 
 #: Keys a job's settings may override, beside every TransferConfig field and ``rec.<field>``
@@ -182,7 +182,8 @@ def build_config(overrides: dict) -> tuple[RunConfig, float | None]:
         An unknown key or a value out of range (the dataclasses' own message).
     """
     overrides = {normalize_key(k): v for k, v in overrides.items()}
-    start = preset(str(overrides.get("preset", "default")))
+    name = str(overrides.get("preset", "default"))
+    start = preset(name)
     if "network" in overrides:
         start = switch_network(start, overrides["network"])
     types = {f.name: f.type for f in dataclasses.fields(TransferConfig)}
@@ -200,7 +201,8 @@ def build_config(overrides: dict) -> tuple[RunConfig, float | None]:
     from .transfer import resolve_config_layers
 
     resolve_config_layers(t)  # a bad layer name lists the network's layers
-    return RunConfig(transfer=t, reconstruction=r), (None if max_seconds is None else float(max_seconds))
+    return (RunConfig(transfer=t, reconstruction=r, output=OUTPUT_PRESETS[name]),
+            (None if max_seconds is None else float(max_seconds)))
 
 
 def _canonical(x):

@@ -9,8 +9,7 @@ preset) and reports:
 - ``hi/sty``, ``hi/con``: the output's share of energy above 11.5 kHz relative to the
   style's and the content's share (dB; -inf: nothing there);
 - inter-channel coherence (magnitude-squared, Welch) per band, 0-1 / 1-4 / 4-11 / 11+ kHz,
-  of content, style and output, the output's side taking the content's image (the
-  default) and, rendered from the same transfer, the style's;
+  of content, style and output;
 - mono compatibility: side-to-mid energy (dB) and the level of the mono sum against the
   channels' mean level (dB; 0 = no loss, about -3 = unrelated channels, far below =
   cancellation);
@@ -102,15 +101,13 @@ def run_pairs(audio_dir: Path, seconds: float) -> list[dict]:
 
                 style.y = librosa.resample(style.y, orig_sr=style.sr, target_sr=sr, axis=-1)
             n = r.written.shape[1]
-            alt, _ = fb.fullband_output(r.output, 22050, content.y[:, :n], style.y, sr, image="style")
             mono = evaluate(r.output, r.content, r.style, 22050, optimised_mel=r.output_mel)
             rows.append({
                 "pair": f"{c.stem[:12]} x {s.stem[:14]}", "sr": sr,
                 "hi_out": high_share_db(r.written, sr), "hi_style": high_share_db(style.y, sr),
                 "hi_content": high_share_db(content.y, sr),
                 "coh_content": coherence_bands(content.y[:, :n], sr), "coh_style": coherence_bands(style.y, sr),
-                "coh_out": coherence_bands(r.written, sr), "coh_out_style_image": coherence_bands(alt, sr),
-                "compat": mono_compat(r.written), "compat_style_image": mono_compat(alt),
+                "coh_out": coherence_bands(r.written, sr), "compat": mono_compat(r.written),
                 "compat_content": mono_compat(content.y), "compat_style": mono_compat(style.y),
                 "mid": {k: r.metrics[k] for k in FIGURES}, "mono": {k: mono[k] for k in FIGURES},
                 "notes": r.record["output_format"]["notes"], "seconds": time.perf_counter() - t0})
@@ -122,21 +119,20 @@ def print_tables(rows: list[dict]) -> None:
     print("band above 11.5 kHz (dB of each signal's energy; out-sty, out-con: output relative to style, content)")
     print("and inter-channel coherence per band 0-1 / 1-4 / 4-11 / 11+ kHz")
     print(f"{'pair':30} {'out':>6} {'sty':>6} {'con':>6} {'out-sty':>7} {'out-con':>7}  "
-          f"{'coh content':23} {'coh style':23} {'coh out (content img)':23} {'coh out (style img)':23}")
+          f"{'coh content':23} {'coh style':23} {'coh output':23}")
     coh = lambda v: " ".join(_fmt(x, ".2f").rjust(5) for x in v)  # noqa: E731
     for r in rows:
         print(f"{r['pair']:30} {_fmt(r['hi_out']):>6} {_fmt(r['hi_style']):>6} {_fmt(r['hi_content']):>6} "
               f"{_fmt(r['hi_out'] - r['hi_style']):>7} {_fmt(r['hi_out'] - r['hi_content']):>7}  "
-              f"{coh(r['coh_content']):23} {coh(r['coh_style']):23} {coh(r['coh_out']):23} "
-              f"{coh(r['coh_out_style_image']):23}")
+              f"{coh(r['coh_content']):23} {coh(r['coh_style']):23} {coh(r['coh_out']):23}")
     med = lambda key: np.nanmedian(np.array([r[key] for r in rows], dtype=float), axis=0)  # noqa: E731
     print(f"{'median':30} {'':6} {'':6} {'':6} {'':7} {'':7}  {coh(med('coh_content')):23} "
-          f"{coh(med('coh_style')):23} {coh(med('coh_out')):23} {coh(med('coh_out_style_image')):23}")
+          f"{coh(med('coh_style')):23} {coh(med('coh_out')):23}")
     print()
-    print("mono compatibility (dB): side/mid and mono-sum level vs channel level, of the content, the style,")
-    print("the output (content image) and the output (style image)")
+    print("mono compatibility (dB): side/mid and mono-sum level vs channel level, of the content, the style")
+    print("and the output")
     for r in rows:
-        cells = [r[k] for k in ("compat_content", "compat_style", "compat", "compat_style_image")]
+        cells = [r[k] for k in ("compat_content", "compat_style", "compat")]
         print(f"{r['pair']:30} " + " | ".join(f"{_fmt(a):>6} {_fmt(b):>6}" for a, b in cells))
     print()
     print("quality on the output's mid (22050 Hz) vs the transfer's mono output")

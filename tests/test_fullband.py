@@ -121,7 +121,7 @@ def test_downmix_rates_and_limits():
 def test_settings_presets_and_old_records():
     assert RunConfig().output.format == "follow" and OutputConfig().format == "mono22050"
     assert RunConfig.from_dict({"transfer": {"network": "texture"}}).output.format == "mono22050"  # old run.json
-    rc = RunConfig(output=OutputConfig(format="follow", image="style"))
+    rc = RunConfig(output=OutputConfig(format="follow"))
     assert RunConfig.from_dict(rc.to_dict()) == rc
     with pytest.raises(ParameterError, match="output format"):
         OutputConfig(format="stereo")
@@ -166,7 +166,7 @@ def test_cli_stereo_44k_output_and_run_record(files, tmp_path, capsys):
     assert sr == SR and y.shape[1] == 2 and np.abs(y[:, 0] - y[:, 1]).max() > 0.01
     rec = json.loads((out / "run.json").read_text())
     fmt = rec["output_format"]
-    assert rec["config"]["output"] == {"format": "follow", "image": "content"}
+    assert rec["config"]["output"] == {"format": "follow"}
     assert (fmt["sample_rate"], fmt["channels"], fmt["high_band"]) == (SR, 2, True)
     assert fmt["content"] == {"sample_rate": SR, "channels": 2} and rec["inputs"]["content"]["channels"] == 2
     assert fb.band_energy(y.T, SR, fb.HIGH_BAND_HZ) > 1e-4
