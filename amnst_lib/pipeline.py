@@ -4,9 +4,11 @@ audio -> mel -> (segments, features: inside ``transfer``) -> optimised mel -> au
 files and metrics. :func:`run_transfer` is what the CLI, the notebooks and the benchmarks
 call. A run folder holds ``output.wav`` (16-bit), ``spectrograms.png`` (content / style /
 output), ``loss.png`` and ``run.json`` (every setting, versions, seed, timings, whether the
-network's weights were trained, the loss history and the quality metrics). The folder is
-built beside its destination and renamed into place, so a failed run leaves nothing half
-written, and an existing folder is never replaced unless ``overwrite=True``.
+network's weights were trained, the loss history and the quality metrics). The destination
+is checked and claimed before any computing (:mod:`amnst_lib.destination`); the folder is
+built beside it and renamed into place, so a failed run leaves nothing half written, an
+existing folder is replaced only with ``overwrite=True`` and only if it is a run folder of
+ours, and a result that cannot be written at the end is saved elsewhere and said where.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
-import os
 import platform
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,7 +28,8 @@ import numpy as np
 from . import __version__
 from .audio import audio_info, load_audio, peak_normalize, write_wav
 from .config import RunConfig
-from .errors import DivergenceError, OutputExistsError, ParameterError
+from .destination import RUN_FORMAT, RUN_MARKER
+from .errors import DivergenceError, OutputWriteError, ParameterError
 
 log = logging.getLogger("amnst")
 
@@ -93,7 +94,11 @@ def library_versions() -> dict:
 
 
 def _file_record(path: Path) -> dict:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:  # in blocks: a long track is not read into memory twice
+        for block in iter(lambda: f.read(2 ** 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
     rec = {"path": str(path), "sha256": digest, "bytes": path.stat().st_size}
     try:
         rec.update(audio_info(path))
@@ -156,17 +161,6 @@ def _weights_record(info: dict) -> dict:
     return rec
 
 
-def _check_destination(out_dir: Path | None, overwrite: bool) -> None:
-    if out_dir is None:
-        return
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is a file, not a run folder.")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"{out_dir}: a run folder already exists there; pass --overwrite (overwrite=True) to "
-            f"replace it, or choose another output folder with -o.")
-
-
 def _json_default(obj):
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
@@ -191,18 +185,6 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(clean(data), indent=2, default=_json_default) + "\n")
 
 
-def _publish(tmp_dir: Path, out_dir: Path) -> None:
-    """Move a finished run folder into place, replacing an old one only at the last moment."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp_dir, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
                  overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
@@ -214,14 +196,15 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     content, style : str or Path
         Audio files (WAV, FLAC, OGG, MP3; any rate and channel count).
     out_dir : str, Path or None
-        Run folder to write; None writes nothing (results are returned only).
+        Run folder to write; None writes nothing (results are returned only). It is
+        checked and claimed before any computing (:func:`amnst_lib.destination.claim_destination`).
     config : RunConfig
         Analysis, transfer and reconstruction settings.
     weights : str, Path or None
         Trained weights (``.weights.h5`` or the original's ``.npy``); None uses seeded
         random weights and says so.
     overwrite : bool
-        Replace an existing run folder.
+        Replace an existing run folder (only one of ours: a folder with our run.json).
     progress : bool
         Show a progress bar.
     max_seconds : float or None
@@ -242,16 +225,35 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     ------
     AmnstError
         Bad input (missing/corrupt/silent audio, bad layers, bad weights, an existing
-        output). DivergenceError keeps the last good result: it is written to the run
-        folder (``status: "diverged"`` in run.json) before the error is raised.
+        output, an unwritable destination). DivergenceError keeps the last good result:
+        it is written to the run folder (``status: "diverged"`` in run.json) before the
+        error is raised. OutputWriteError at the end says where the result was saved
+        instead.
     """
+    from .destination import claim_destination
+
+    if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and np.isfinite(max_seconds)
+                                        and max_seconds > 0):
+        raise ParameterError(f"max_seconds must be a finite number of seconds > 0, got {max_seconds!r}")
+    claim = claim_destination(out_dir, overwrite) if out_dir is not None else None
+    try:
+        return _run_transfer(content, style, claim, config=config, weights=weights, progress=progress,
+                             max_seconds=max_seconds, segments_to_reconstruct=segments_to_reconstruct,
+                             compute_metrics=compute_metrics, model=model)
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool,
+                  max_seconds: float | None, segments_to_reconstruct: int | None, compute_metrics: bool,
+                  model) -> RunResult:
+    """:func:`run_transfer` on a claimed destination (``claim``: None writes nothing)."""
     from .spectrum import (griffin_lim, mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence,
                            stft_phase)
     from .transfer import style_transfer
 
     a, t_cfg, r_cfg = config.analysis, config.transfer, config.reconstruction
-    out_dir = Path(out_dir) if out_dir is not None else None
-    _check_destination(out_dir, overwrite)
     if segments_to_reconstruct is not None and segments_to_reconstruct < 1:
         raise ParameterError(f"segments_to_reconstruct must be >= 1 or None, got {segments_to_reconstruct!r}")
     from .transfer import resolve_config_layers
@@ -263,6 +265,8 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
     y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
     timings["load"] = time.perf_counter() - t0
+    if claim is not None:  # before computing: will the result fit on that disk?
+        claim.check_space(2 * len(y_content) + 44)
 
     if model is None:
         model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
@@ -314,6 +318,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     timings["total"] = time.perf_counter() - t0
 
     record = {
+        RUN_MARKER: RUN_FORMAT,
         "amnst_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "status": status,
@@ -338,37 +343,54 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
                     style=y_style, content_mel=content_mel[:, : out_mel.shape[1]], style_mel=style_mel,
                     output_mel=out_mel, history=result.history, rollbacks=result.rollbacks,
                     metrics=metrics, record=record, weights_info=weights_info)
-    if out_dir is not None:
-        _write_run_folder(run, out_dir, a)
+    if claim is not None:
+        _write_run_folder(run, claim, a)
     if error is not None:
         raise error
     return run
 
 
-def _write_run_folder(run: RunResult, out_dir: Path, analysis) -> None:
+def _write_files(run: RunResult, folder: Path, analysis) -> None:
+    """The run's files into ``folder``: WAV, pictures, run.json (last)."""
     import matplotlib.pyplot as plt
 
     from . import plots
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
+    write_wav(folder / "output.wav", run.output, run.sr, overwrite=True)
+    fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel}, analysis)
+    fig.savefig(folder / "spectrograms.png", dpi=100)
+    plt.close(fig)
+    fig = plots.plot_loss(run.history)
+    fig.savefig(folder / "loss.png", dpi=100)
+    plt.close(fig)
+    run.record["files"] = {"wav": "output.wav", "spectrograms": "spectrograms.png",
+                           "loss": "loss.png", "record": "run.json"}
+    write_json(folder / "run.json", run.record)
+
+
+def _write_run_folder(run: RunResult, claim, analysis) -> None:
+    """Write the files into the claim's temporary folder and publish it.
+
+    An I/O error (full disk, a folder made read-only meanwhile) does not lose the
+    computation: the files go to a folder under the system's temporary folder instead, and
+    the error says what to fix and where they are.
+    """
+    from .destination import describe_write_error, rescue_folder
+
+    out_dir = claim.out_dir
     try:
-        write_wav(tmp / "output.wav", run.output, run.sr)
-        fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel}, analysis)
-        fig.savefig(tmp / "spectrograms.png", dpi=100)
-        plt.close(fig)
-        fig = plots.plot_loss(run.history)
-        fig.savefig(tmp / "loss.png", dpi=100)
-        plt.close(fig)
-        run.record["files"] = {"wav": "output.wav", "spectrograms": "spectrograms.png",
-                               "loss": "loss.png", "record": "run.json"}
-        write_json(tmp / "run.json", run.record)
-        _publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _write_files(run, claim.tmp, analysis)
+        claim.publish()
+    except OSError as e:
+        problem = describe_write_error(e)
+        try:
+            rescue = rescue_folder(out_dir.name)
+            _write_files(run, rescue, analysis)
+        except OSError as e2:
+            raise OutputWriteError(f"{out_dir}: could not write the result ({problem}), nor a copy under "
+                                   f"{tempfile.gettempdir()} ({describe_write_error(e2)}).") from None
+        run.out_dir, run.wav_path = rescue, rescue / "output.wav"
+        raise OutputWriteError(f"{out_dir}: could not write the result ({problem}); it is saved in {rescue}/ "
+                               f"instead: fix that, then move it.") from None
     run.out_dir = out_dir
     run.wav_path = out_dir / "output.wav"
