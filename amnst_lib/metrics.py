@@ -36,6 +36,7 @@ from typing import NamedTuple
 import librosa
 import numpy as np
 
+from . import argtypes
 from .audio import atomic_write, load_audio
 from .config import AnalysisConfig
 from .errors import OutputExistsError, ParameterError
@@ -521,8 +522,31 @@ def evaluate_files(output_path, content_path, style_path, sr: int = 22050, *,
     AudioFileError
         A file is missing, unreadable, silent or too short.
     """
-    waves = [load_audio(p, sr, max_seconds=max_seconds) for p in (output_path, content_path, style_path)]
+    waves = [load_audio(p, sr, max_seconds=max_seconds, purpose=purpose)
+             for p, purpose in ((output_path, "evaluate in this output"), (content_path, "compare the output with"),
+                                (style_path, "compare the output with"))]
     return evaluate(*waves, sr=sr)
+
+
+def length_note(output_path, content_path, sr: int = 22050, *, max_seconds: float | None = None,
+                tolerance: float = 0.1) -> str | None:
+    """A note when output and content differ in length by more than ``tolerance`` seconds.
+
+    The figures compare the two over the shorter one's length; the note says so.
+    """
+    from .audio import audio_info
+
+    try:
+        lengths = [audio_info(p)["seconds"] for p in (output_path, content_path)]
+    except Exception:  # a header libsndfile cannot read: no note
+        return None
+    if max_seconds is not None:
+        lengths = [min(v, max_seconds) for v in lengths]
+    out_s, content_s = lengths
+    if abs(out_s - content_s) <= tolerance:
+        return None
+    return (f"note: the output ({out_s:.2f} s) and the content ({content_s:.2f} s) differ in length; they are "
+            f"compared over the first {min(out_s, content_s):.2f} s")
 
 
 # --------------------------------------------------------------------------- printing
@@ -563,8 +587,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style", required=True, help="the style (ambience) file it was made from")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures to this JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing JSON file")
-    parser.add_argument("--sr", type=int, default=22050, help="sample rate to analyse at, Hz (default 22050)")
-    parser.add_argument("--max-seconds", type=float, default=None,
+    parser.add_argument("--sr", type=argtypes.sample_rate, default=22050, help="sample rate to analyse at, Hz (default 22050)")
+    parser.add_argument("--max-seconds", type=argtypes.seconds, default=None,
                         help="use only the first this many seconds of each file")
 
 
@@ -589,10 +613,13 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
         raise OutputExistsError(f"{json_path}: already exists; pass --overwrite to replace it.")
     metrics = evaluate_files(args.output, args.content, args.style, sr=args.sr,
                              max_seconds=args.max_seconds)
+    note = length_note(args.output, args.content, args.sr, max_seconds=args.max_seconds)
+    if note:
+        print(note)
     print(format_table(metrics))
     if json_path is not None:
         record = {"output": str(args.output), "content": str(args.content), "style": str(args.style),
-                  "sr": args.sr, "max_seconds": args.max_seconds,
+                  "sr": args.sr, "max_seconds": args.max_seconds, "note": note,
                   "metrics": {k: _json_safe(v) for k, v in metrics.items()}}
         text = json.dumps(record, indent=2) + "\n"
         atomic_write(json_path, lambda tmp: Path(tmp).write_text(text), overwrite=args.overwrite)
