@@ -202,7 +202,7 @@ def run_transfer_command(args) -> int:
     result = run_transfer(args.content, args.style, out, config=config, weights=args.weights,
                           overwrite=args.overwrite, progress=not args.quiet, max_seconds=args.max_seconds,
                           segments_to_reconstruct=args.segments_to_reconstruct,
-                          compute_metrics=not args.no_metrics)
+                          compute_metrics=not args.no_metrics, keep_arrays=False)
     rec = result.record
     h = result.history
     print(f"wrote {result.out_dir}/ (output.wav, spectrograms.png, loss.png, run.json)")

@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import os
 import platform
 import tempfile
 import time
@@ -26,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .audio import audio_info, load_audio, peak_normalize, write_wav
+from .audio import audio_info, load_audio
 from .config import RunConfig
 from .destination import RUN_FORMAT, RUN_MARKER
-from .errors import DivergenceError, OutputWriteError, ParameterError
+from .errors import OutputWriteError, ParameterError
 
 log = logging.getLogger("amnst")
 
@@ -52,9 +53,9 @@ class RunResult:
         Sample rate of all waveforms, Hz.
     output, content, style : np.ndarray, shape (n_samples,)
         Output waveform (peak-normalised) and the inputs as used (content limited to the
-        transferred segments).
+        transferred segments); output and content are None with ``keep_arrays=False``.
     content_mel, style_mel, output_mel : np.ndarray, shape (n_mels, n_frames)
-        Magnitude mel spectrograms.
+        Magnitude mel spectrograms (content and output None with ``keep_arrays=False``).
     history, rollbacks : list of dict
         Loss per step and rollbacks (see :class:`amnst_lib.transfer.TransferResult`).
     metrics : dict
@@ -79,6 +80,8 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     record: dict = field(default_factory=dict)
     weights_info: dict = field(default_factory=dict)
+    _pictures: dict | None = field(default=None, repr=False)
+    _wav: tuple | None = field(default=None, repr=False)
 
 
 def library_versions() -> dict:
@@ -188,7 +191,7 @@ def write_json(path: Path, data: dict) -> None:
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
                  overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
-                 model=None) -> RunResult:
+                 model=None, keep_arrays: bool = True, chunks=None) -> RunResult:
     """Style-transfer ``style`` onto ``content`` and (optionally) write a run folder.
 
     Parameters
@@ -216,6 +219,12 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         Compute the quality figures (a few seconds per minute of audio).
     model : keras.Model or None
         A ready network to reuse across runs; ``weights`` is then ignored.
+    keep_arrays : bool
+        Return the waveforms and full mel spectrograms in the result. False (the command
+        line) keeps memory flat with track length: they stay in files while the run
+        folder is written, and the result's arrays are None.
+    chunks : amnst_lib.chunked.ChunkConfig or None
+        How a long track is cut into bounded pieces (default ``ChunkConfig()``).
 
     Returns
     -------
@@ -239,7 +248,8 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     try:
         return _run_transfer(content, style, claim, config=config, weights=weights, progress=progress,
                              max_seconds=max_seconds, segments_to_reconstruct=segments_to_reconstruct,
-                             compute_metrics=compute_metrics, model=model)
+                             compute_metrics=compute_metrics, model=model, keep_arrays=keep_arrays,
+                             chunks=chunks)
     finally:
         if claim is not None:
             claim.release()
@@ -247,13 +257,13 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
 
 def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool,
                   max_seconds: float | None, segments_to_reconstruct: int | None, compute_metrics: bool,
-                  model) -> RunResult:
+                  model, keep_arrays: bool = True, chunks=None) -> RunResult:
     """:func:`run_transfer` on a claimed destination (``claim``: None writes nothing)."""
-    from .spectrum import (griffin_lim, mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence,
-                           stft_phase)
-    from .transfer import style_transfer
+    from . import chunked
+    from .spectrum import mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence
 
     a, t_cfg, r_cfg = config.analysis, config.transfer, config.reconstruction
+    chunks = chunks if chunks is not None else chunked.ChunkConfig()
     if segments_to_reconstruct is not None and segments_to_reconstruct < 1:
         raise ParameterError(f"segments_to_reconstruct must be >= 1 or None, got {segments_to_reconstruct!r}")
     from .transfer import resolve_config_layers
@@ -266,7 +276,8 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
     y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
     timings["load"] = time.perf_counter() - t0
     if claim is not None:  # before computing: will the result fit on that disk?
-        claim.check_space(2 * len(y_content) + 44)
+        n = len(y_content)
+        claim.check_space(2 * n + 4 * n + 4 * a.n_mels * (n // a.hop_length + 1))  # WAV, work files
 
     if model is None:
         model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
@@ -276,75 +287,104 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         log.warning(weights_info["note"])
 
     t1 = time.perf_counter()
-    content_mel = mel_spectrogram(y_content, a)
     style_mel = mel_spectrogram(y_style, a)
-    # Griffin-Lim (projections and the written WAV) starts from the content's phase.
-    phase = stft_phase(y_content, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
+    n_frames = chunked.n_frames_of(len(y_content), a)
+    if t_cfg.max_segments is not None:
+        n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
+    n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)
+    n_samples = max(min(len(y_content), (n_out - 1) * a.hop_length + 1), a.hop_length)
+    factor = chunked.picture_factor(n_out, chunks.picture_columns)
     timings["analysis"] = time.perf_counter() - t1
 
-    t2 = time.perf_counter()
-    status, error = "ok", None
+    # Every stage in bounded pieces (amnst_lib.chunked): the optimised mel and the
+    # waveform wait in files beside the run folder, not in memory.
+    work = tempfile.TemporaryDirectory(prefix=f".amnst-tmp-{os.getpid()}-work-",
+                                       dir=claim.tmp.parent if claim is not None else None)
+    mel_store = chunked.Store(Path(work.name) / "mel.f32", (a.n_mels,))
+    out_store = chunked.Store(Path(work.name) / "output.f32")
     try:
-        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress, init_phase=phase)
-    except DivergenceError as e:
-        if e.result is None:
-            raise
-        status, error, result = "diverged", e, e.result
-    timings["transfer"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
+        status = "ok"
+        # Griffin-Lim (projections and the written WAV) starts from the content's phase.
+        content_pictures, output_pictures = chunked.Pooler(factor), chunked.Pooler(factor)
+        result, error, n_chunks = chunked.transfer(y_content, n_frames, style_mel, model, t_cfg, a, r_cfg, chunks,
+                                                   mel_store, content_pictures, output_pictures, progress=progress)
+        if error is not None:
+            status = "diverged"
+        timings["transfer"] = time.perf_counter() - t2
 
-    out_mel = result.mel
-    if segments_to_reconstruct is not None:
-        out_mel = out_mel[:, : segments_to_reconstruct * a.segment_frames]
-    n_samples = min(len(y_content), (out_mel.shape[1] - 1) * a.hop_length + 1)
-    n_samples = max(n_samples, a.hop_length)
-    t3 = time.perf_counter()
-    S = mel_to_stft(out_mel, a)
-    y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
-    sc_linear = spectral_convergence(S, y_raw, a)
-    sc_mel = mel_spectral_convergence(out_mel, y_raw, a)
-    y_out = peak_normalize(y_raw, r_cfg.peak_dbfs)
-    timings["reconstruction"] = time.perf_counter() - t3
-    y_content_used = y_content[:n_samples]
+        t3 = time.perf_counter()
+        peak = chunked.reconstruct(mel_store, n_out, y_content, n_samples, a, r_cfg, chunks, out_store)
+        scale = 10 ** (r_cfg.peak_dbfs / 20) / peak if peak > 0 and np.isfinite(peak) else 1.0
+        timings["reconstruction"] = time.perf_counter() - t3
 
-    metrics = {}
-    if compute_metrics:
-        t4 = time.perf_counter()
-        from .metrics import evaluate
+        # Quality figures on the whole output, or on a centred excerpt of a long one.
+        m = min(n_samples, int(chunks.metrics_seconds * a.sr))
+        s0 = (n_samples - m) // 2 // a.hop_length * a.hop_length
+        y_raw = out_store.read(s0, s0 + m)
+        y_out_excerpt = (y_raw * scale).astype(np.float32)
+        mel_excerpt = mel_store.read(s0 // a.hop_length, min(n_out, s0 // a.hop_length + 1 + m // a.hop_length)).T
+        scope = {"whole": m == n_samples, "start_seconds": s0 / a.sr, "seconds": m / a.sr}
+        sc_linear = spectral_convergence(mel_to_stft(mel_excerpt, a), y_raw, a)
+        sc_mel = mel_spectral_convergence(mel_excerpt, y_raw, a)
+        del y_raw
+        metrics = {}
+        if compute_metrics:
+            t4 = time.perf_counter()
+            from .metrics import evaluate
 
-        metrics = evaluate(y_out, y_content_used, y_style, a.sr, optimised_mel=out_mel, analysis=a)
-        timings["metrics"] = time.perf_counter() - t4
-    metrics["reconstruction_sc_linear"] = sc_linear
-    metrics.setdefault("reconstruction_sc", sc_mel)
-    timings["total"] = time.perf_counter() - t0
+            metrics = evaluate(y_out_excerpt, y_content[s0:s0 + m], y_style[: max(m, int(chunks.metrics_seconds * a.sr))],
+                               a.sr, optimised_mel=mel_excerpt, analysis=a)
+            timings["metrics"] = time.perf_counter() - t4
+        metrics["reconstruction_sc_linear"] = sc_linear
+        metrics.setdefault("reconstruction_sc", sc_mel)
 
-    record = {
-        RUN_MARKER: RUN_FORMAT,
-        "amnst_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "status": status,
-        "error": str(error) if error else None,
-        "inputs": {"content": _file_record(content_path), "style": _file_record(style_path),
-                   "max_seconds": max_seconds, "segments_to_reconstruct": segments_to_reconstruct},
-        "config": config.to_dict(),
-        "resolved": {"content_layers": list(result.content_layers), "style_layers": list(result.style_layers),
-                     "learning_rate": t_cfg.resolved_learning_rate, "n_segments": result.n_segments,
-                     "completed_steps": result.completed_steps},
-        "seed": t_cfg.seed,
-        "weights": _weights_record(weights_info),
-        "versions": library_versions(),
-        "timings_seconds": timings,
-        "metrics": metrics,
-        "history": result.history,
-        "rollbacks": result.rollbacks,
-        "files": {},
-    }
+        pictures = {"content": content_pictures.result()[:, : -(-n_out // factor)],
+                    "style": chunked.pooled(style_mel, chunked.picture_factor(style_mel.shape[1], chunks.picture_columns)),
+                    "output": output_pictures.result()[:, : -(-n_out // factor)]}
+        if keep_arrays:
+            y_out = (out_store.read(0, n_samples) * scale).astype(np.float32)
+            output_mel = mel_store.read(0, n_out).T.copy()
+            content_mel = chunked.mel_frames(y_content, 0, n_out, a)
+        else:
+            y_out = output_mel = content_mel = None
+        timings["total"] = time.perf_counter() - t0
+        record = {
+            RUN_MARKER: RUN_FORMAT,
+            "amnst_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "status": status,
+            "error": str(error) if error else None,
+            "inputs": {"content": _file_record(content_path), "style": _file_record(style_path),
+                       "max_seconds": max_seconds, "segments_to_reconstruct": segments_to_reconstruct},
+            "config": config.to_dict(),
+            "resolved": {"content_layers": list(result.content_layers), "style_layers": list(result.style_layers),
+                         "learning_rate": t_cfg.resolved_learning_rate, "n_segments": result.n_segments,
+                         "completed_steps": result.completed_steps},
+            "seed": t_cfg.seed,
+            "weights": _weights_record(weights_info),
+            "versions": library_versions(),
+            "timings_seconds": timings,
+            "metrics": metrics,
+            "metrics_scope": scope,
+            "chunking": {**chunks.to_dict(), "transfer_chunks": n_chunks, "picture_frames_per_column": factor},
+            "history": result.history,
+            "rollbacks": result.rollbacks,
+            "files": {},
+        }
 
-    run = RunResult(out_dir=None, wav_path=None, sr=a.sr, output=y_out, content=y_content_used,
-                    style=y_style, content_mel=content_mel[:, : out_mel.shape[1]], style_mel=style_mel,
-                    output_mel=out_mel, history=result.history, rollbacks=result.rollbacks,
-                    metrics=metrics, record=record, weights_info=weights_info)
-    if claim is not None:
-        _write_run_folder(run, claim, a)
+        run = RunResult(out_dir=None, wav_path=None, sr=a.sr, output=y_out,
+                        content=y_content[:n_samples] if keep_arrays else None,
+                        style=y_style, content_mel=content_mel, style_mel=style_mel,
+                        output_mel=output_mel, history=result.history, rollbacks=result.rollbacks,
+                        metrics=metrics, record=record, weights_info=weights_info)
+        run._pictures, run._wav = pictures, (out_store, scale, factor)
+        if claim is not None:
+            _write_run_folder(run, claim, a)
+    finally:
+        mel_store.close()
+        out_store.close()
+        work.cleanup()
     if error is not None:
         raise error
     return run
@@ -356,8 +396,14 @@ def _write_files(run: RunResult, folder: Path, analysis) -> None:
 
     from . import plots
 
-    write_wav(folder / "output.wav", run.output, run.sr, overwrite=True)
-    fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel}, analysis)
+    from .chunked import write_wav_blocks
+
+    store, scale, factor = run._wav
+    write_wav_blocks(folder / "output.wav", store, scale, run.sr)
+    # Pictures of a long track are averaged in time (at most ChunkConfig.picture_columns columns).
+    fig = plots.plot_mels(run._pictures, analysis,
+                          frames_per_column={"content": factor, "output": factor,
+                                             "style": -(-run.style_mel.shape[1] // run._pictures["style"].shape[1])})
     fig.savefig(folder / "spectrograms.png", dpi=100)
     plt.close(fig)
     fig = plots.plot_loss(run.history)

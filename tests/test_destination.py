@@ -158,16 +158,16 @@ def test_full_disk_is_refused_after_loading_and_before_the_transfer(clips, tmp_p
 
 
 def test_write_error_at_the_end_keeps_the_result_and_says_where(clips, tmp_path, capsys, monkeypatch):
-    import amnst_lib.pipeline as pipeline
+    import amnst_lib.chunked as chunked
 
-    real = pipeline.write_wav
+    real = chunked.write_wav_blocks
 
     def disk_full_here(path, *args, **kwargs):
         if str(path).startswith(str(tmp_path)):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_wav", disk_full_here)
+    monkeypatch.setattr(chunked, "write_wav_blocks", disk_full_here)
     assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "run", *FAST) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "the disk is full" in err and err.count("\n") == 1
@@ -229,10 +229,10 @@ def test_sigterm_is_handled_like_ctrl_c(clips, tmp_path):
     out = tmp_path / "run"
     script = (
         "import os, signal, sys, time\n"
-        "from amnst_lib import cli, pipeline\n"
+        "from amnst_lib import chunked, cli\n"
         "def killed(*a, **k):\n"
         "    os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)\n"
-        "pipeline.write_wav = killed\n"
+        "chunked.write_wav_blocks = killed\n"
         f"sys.exit(cli.main(['transfer', {str(clips['content'])!r}, {str(clips['style'])!r}, '-o', {str(out)!r},"
         f" *{FAST!r}]))\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
