@@ -398,24 +398,22 @@ class RenderedOutput:
 
     Attributes
     ----------
-    y : np.ndarray, shape (n_channels, n_samples), float32
-        The output to write.
+    y : np.ndarray, shape (n_channels, n_samples), float32, or None
+        The output to write; None when it is the transfer's mono waveform at the analysis
+        rate, unchanged (the pipeline writes that as it always did).
     sr : int
         Its sample rate, Hz.
-    mid22 : np.ndarray, shape (n_samples_analysis,)
-        Its mid at the analysis rate (what the quality figures measure).
     record : dict
         For ``run.json``: format, sample_rate, channels, the inputs' formats, image,
         high_band, style_high_db, notes.
     mels : dict of str to np.ndarray, or None
         Full-band mel spectrograms (content, style, output mids) at ``sr`` for the
-        picture, made with ``mel_config``; None when the output is the analysis' own.
+        picture, made with ``mel_config``; None with ``y``.
     mel_config : AnalysisConfig or None
     """
 
-    y: np.ndarray
+    y: np.ndarray | None
     sr: int
-    mid22: np.ndarray
     record: dict
     mels: dict | None = None
     mel_config: object = None
@@ -444,13 +442,14 @@ def prepare_output(content_path, style_path, analysis, output, *,
     return content, style
 
 
-def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: float = -1.0) -> RenderedOutput:
+def render_output(y_mono: np.ndarray | None, prepared, analysis, output, *, peak_dbfs: float = -1.0) -> RenderedOutput:
     """The output in the format ``output`` asks for, from the transferred mono waveform.
 
     Parameters
     ----------
-    y_mono : np.ndarray, shape (n_samples_analysis,)
-        The transferred, peak-normalised output at ``analysis.sr``.
+    y_mono : np.ndarray, shape (n_samples_analysis,), or None
+        The transferred, peak-normalised output at ``analysis.sr`` (None with ``prepared``
+        None: nothing to render).
     prepared : tuple of NativeAudio, or None
         What :func:`prepare_output` returned.
     analysis : AnalysisConfig
@@ -461,21 +460,18 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     Returns
     -------
     RenderedOutput
-        With ``output.format == "mono22050"``, ``y`` is ``y_mono`` itself (one channel).
+        ``y`` None where the output is ``y_mono`` itself (``mono22050``, or mono content
+        at the analysis rate).
     """
-    import librosa
-
-    from .audio import peak_normalize
-
     a_sr = analysis.sr
-    y_mono = np.asarray(y_mono, dtype=np.float32)
     record = {"format": output.format, "sample_rate": a_sr, "channels": 1, "image": "mono",
               "high_band": False, "style_high_db": None, "notes": []}
-    if output.format == "mono22050":
-        return RenderedOutput(y=y_mono[None, :], sr=a_sr, mid22=y_mono, record=record)
+    if prepared is None:
+        return RenderedOutput(y=None, sr=a_sr, record=record)
     content, style = prepared
     notes = content.notes + style.notes
     sr = content.sr
+    y_mono = np.asarray(y_mono, dtype=np.float32)
     n = int(round(len(y_mono) * sr / a_sr))
     y, info = fullband_output(y_mono, a_sr, content.y[:, :n], style.y, sr, peak_dbfs=peak_dbfs)
     notes += info["notes"]
@@ -486,13 +482,7 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     for note in info["notes"]:
         log.warning(note)
     if sr == a_sr and y.shape[0] == 1:
-        return RenderedOutput(y=y, sr=sr, mid22=y[0], record=record)
-    m = info["mid"]
-    # Measured at the mono output's level and before the channels' rounding: the figures
-    # should not depend on how loud the stereo file is, nor on float noise (spectral
-    # flatness floors the power at an absolute 1e-10 and moves 5% with 1e-6 of noise).
-    mid22 = peak_normalize(librosa.resample(m, orig_sr=sr, target_sr=a_sr, res_type="fft")[: len(y_mono)],
-                           peak_dbfs)
+        return RenderedOutput(y=None, sr=sr, record=record)
     from .spectrum import mel_spectrogram
 
     n_fft, hop = _stft_size(sr)
@@ -500,5 +490,5 @@ def render_output(y_mono: np.ndarray, prepared, analysis, output, *, peak_dbfs: 
     cfg = analysis.replace(sr=sr, n_fft=n_fft, hop_length=min(hop, n_fft))
     mels = {"content": mel_spectrogram(mid(content.y[:, :n]), cfg),
             "style": mel_spectrogram(mid(style.y), cfg),
-            "output": mel_spectrogram(m, cfg)}
-    return RenderedOutput(y=y, sr=sr, mid22=mid22, record=record, mels=mels, mel_config=cfg)
+            "output": mel_spectrogram(info["mid"], cfg)}
+    return RenderedOutput(y=y, sr=sr, record=record, mels=mels, mel_config=cfg)

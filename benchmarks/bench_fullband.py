@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from amnst_lib import fullband as fb  # noqa: E402
+from amnst_lib.audio import peak_normalize  # noqa: E402
 from amnst_lib.config import OutputConfig, RunConfig, preset  # noqa: E402
 from amnst_lib.metrics import evaluate  # noqa: E402
 
@@ -82,6 +83,8 @@ def _fmt(x, spec="+.1f"):
 
 
 def run_pairs(audio_dir: Path, seconds: float) -> list[dict]:
+    import librosa
+
     from amnst_lib.pipeline import run_transfer
 
     files = sorted(p for p in audio_dir.glob("*.wav"))
@@ -97,19 +100,21 @@ def run_pairs(audio_dir: Path, seconds: float) -> list[dict]:
             style = fb.load_native(s, max_seconds=seconds)
             sr = r.written_sr
             if style.sr != sr:
-                import librosa
-
                 style.y = librosa.resample(style.y, orig_sr=style.sr, target_sr=sr, axis=-1)
-            n = r.written.shape[1]
+            written = r.written if r.written is not None else r.output[None, :]
+            n = written.shape[1]
+            # The mid as written, taken back to 22050 Hz (FFT, at the mono output's level).
+            back = librosa.resample(written.astype(np.float64).mean(axis=0), orig_sr=sr, target_sr=22050, res_type="fft")[: len(r.output)]
+            mid = evaluate(peak_normalize(back.astype(np.float32)), r.content, r.style, 22050, optimised_mel=r.output_mel)
             mono = evaluate(r.output, r.content, r.style, 22050, optimised_mel=r.output_mel)
             rows.append({
                 "pair": f"{c.stem[:12]} x {s.stem[:14]}", "sr": sr,
-                "hi_out": high_share_db(r.written, sr), "hi_style": high_share_db(style.y, sr),
+                "hi_out": high_share_db(written, sr), "hi_style": high_share_db(style.y, sr),
                 "hi_content": high_share_db(content.y, sr),
                 "coh_content": coherence_bands(content.y[:, :n], sr), "coh_style": coherence_bands(style.y, sr),
-                "coh_out": coherence_bands(r.written, sr), "compat": mono_compat(r.written),
+                "coh_out": coherence_bands(written, sr), "compat": mono_compat(written),
                 "compat_content": mono_compat(content.y), "compat_style": mono_compat(style.y),
-                "mid": {k: r.metrics[k] for k in FIGURES}, "mono": {k: mono[k] for k in FIGURES},
+                "mid": {k: mid[k] for k in FIGURES}, "mono": {k: mono[k] for k in FIGURES},
                 "notes": r.record["output_format"]["notes"], "seconds": time.perf_counter() - t0})
             print(f"  done {rows[-1]['pair']} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     return rows
@@ -161,7 +166,8 @@ t = time.perf_counter()
 r = run_transfer({content!r}, {style!r}, None, config=RunConfig(transfer=preset("default"),
                  output=OutputConfig(format={fmt!r})), progress=False)
 print(json.dumps({{"seconds": time.perf_counter() - t, "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-                  "timings": r.record["timings_seconds"], "shape": list(r.written.shape), "sr": r.written_sr}}))
+                  "timings": r.record["timings_seconds"], "sr": r.written_sr,
+                  "shape": list(r.written.shape) if r.written is not None else [1, len(r.output)]}}))
 """
 
 
