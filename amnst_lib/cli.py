@@ -212,7 +212,7 @@ def run_config_from_args(args) -> RunConfig:
     return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction, output=output)
 
 
-_SECTIONS = ("analysis", "transfer", "reconstruction")
+_SECTIONS = ("analysis", "transfer", "reconstruction", "output")
 
 
 def _config_record(path: Path, data) -> dict:
