@@ -222,11 +222,66 @@ def band_energy(y: np.ndarray, sr: int, lo: float, hi: float | None = None) -> f
     return float(p[:, sel].sum()) / total if total > 0 else 0.0
 
 
+def _smooth(k: int) -> bool:
+    """Whether ``k`` has no prime factor above 7 (a fast FFT length: no Bluestein)."""
+    for p in (2, 3, 5, 7):
+        while k % p == 0:
+            k //= p
+    return k == 1
+
+
 def _highpass(y: np.ndarray, sr: int, cutoff: float) -> np.ndarray:
-    """``y`` with every frequency below ``cutoff`` Hz removed (one real FFT of the whole signal)."""
-    Y = np.fft.rfft(y)
-    Y[: int(np.ceil(cutoff * len(y) / sr))] = 0
-    return np.fft.irfft(Y, n=len(y)).astype(np.float32)
+    """``y`` with every frequency below ``cutoff`` Hz removed (one real FFT of the whole signal,
+    zero-padded to a fast length: a length with a large prime factor costs several times
+    the signal's memory)."""
+    import scipy.fft
+
+    n = len(y)
+    L = scipy.fft.next_fast_len(n, real=True)
+    Y = scipy.fft.rfft(y, n=L)
+    Y[: int(np.ceil(cutoff * L / sr))] = 0
+    return scipy.fft.irfft(Y, n=L)[:n].astype(np.float32)
+
+
+def fft_resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Band-limited resampling by FFT, exact below both Nyquist frequencies.
+
+    The signal is zero-padded to a fast FFT length (a multiple of the rate ratio's
+    denominator with no prime factor above 7), so memory stays a few times the signal's.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32
+    orig_sr, target_sr : int
+        Sample rates in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape (round(n_samples * target_sr / orig_sr),), float32
+    """
+    import math
+
+    import scipy.fft
+
+    if orig_sr == target_sr:
+        return np.asarray(y, dtype=np.float32)
+    g = math.gcd(int(orig_sr), int(target_sr))
+    up, down = int(target_sr) // g, int(orig_sr) // g
+    n = len(y)
+    k = -(-n // down)
+    while not _smooth(k):
+        k += 1
+    L, L_out = down * k, up * k
+    Y = scipy.fft.rfft(np.asarray(y, dtype=np.float32), n=L)
+    m = min(len(Y), L_out // 2 + 1)
+    Z = np.zeros(L_out // 2 + 1, dtype=Y.dtype)
+    Z[:m] = Y[:m]
+    if L_out > L and L % 2 == 0:
+        Z[L // 2] *= 0.5  # the old Nyquist bin becomes two bins, +-f
+    del Y
+    out = scipy.fft.irfft(Z, n=L_out)
+    out *= L_out / L
+    return out[: int(round(n * up / down))].astype(np.float32)
 
 
 def _image_ratio(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -313,7 +368,7 @@ def fullband_output(y_mono: np.ndarray, analysis_sr: int, content: np.ndarray, s
         y = np.asarray(y_mono, dtype=np.float32)[:n]
         return y[None, :], {"high_band": False, "style_high_db": None, "image": "mono", "notes": notes, "mid": y}
     # FFT resampling: exactly band-limited, so the mid below analysis_sr / 2 is y_mono itself.
-    mid = librosa.resample(np.asarray(y_mono, dtype=np.float32), orig_sr=analysis_sr, target_sr=sr, res_type="fft")
+    mid = fft_resample(y_mono, analysis_sr, sr)
     mid = _fit_length(mid[None, :], n)[0]
     n_fft, hop = _stft_size(sr)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)

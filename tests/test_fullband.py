@@ -83,7 +83,8 @@ def test_band_above_11k_comes_from_the_style_or_stays_empty():
     for y, i in ((with_high, info), (without, info2)):
         np.testing.assert_allclose(fb.mid(y), i["mid"], atol=1e-5)
         back = librosa.resample(i["mid"], orig_sr=SR, target_sr=22050, res_type="fft")[: len(y22)]
-        np.testing.assert_allclose(back / np.abs(back).max(), y22 / np.abs(y22).max(), atol=1e-4)
+        cut = slice(2048, -2048)  # the edges: zero-padded here, circular in librosa's FFT resampling
+        np.testing.assert_allclose((back / np.abs(back).max())[cut], (y22 / np.abs(y22).max())[cut], atol=1e-4)
 
 
 def test_mono_22050_content_is_passed_through_unchanged():
