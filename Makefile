@@ -7,13 +7,19 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test install notebooks bench clean
+.PHONY: demo test install notebooks strip bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --user --name amnst --display-name "AM-NST (.venv)" >/dev/null
+	$(PY) -m amnst_lib.lab install
+	@# git strips notebook outputs (embedded audio) when staging them (.gitattributes): this clone's .git/config
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout --keep-id" && \
+		git config filter.nbstripout.smudge cat && \
+		git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t --keep-id" && \
+		echo "git: notebook outputs are left out when staging (filter nbstripout in .git/config)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +33,9 @@ test: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) -m amnst_lib.notebooks outputs/notebooks
+
+strip: $(STAMP)
+	$(PY) -m nbstripout --keep-id notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transfer.py

@@ -8,7 +8,7 @@
 #       mel_band_counts:
 #       - 64
 #       - 384
-#       seconds: 3.0
+#       seconds: 3
 #   colab:
 #     name: AM-NST 01 audio preprocessing
 #     provenance: []

@@ -4,7 +4,7 @@
 #     ci_parameters:
 #       batch_size: 8
 #       epochs: 1
-#       seconds: 8.0
+#       seconds: 8
 #       tracks_per_class: 2
 #   colab:
 #     name: AM-NST 02 genre classifier training

@@ -4,7 +4,7 @@
 #     ci_parameters:
 #       griffin_lim_iterations: 8
 #       iterations_for_nst: 3
-#       max_seconds: 3.0
+#       max_seconds: 3
 #       print_frequency: 1
 #       segments_to_include: 1
 #   colab:
