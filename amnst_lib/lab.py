@@ -6,7 +6,8 @@
   runs this clone's ``.venv/bin/python``, and only this venv's Jupyter lists it
   (``.venv/bin/jupyter kernelspec list``), so a second clone, or a deleted one, can never
   take it over (a kernel installed with ``--user`` is shared by every clone of a user);
-* the server setting below, in ``.venv/etc/jupyter/jupyter_server_config.d/amnst.json``.
+* the server setting below, in ``.venv/etc/jupyter/jupyter_server_config.json`` (the
+  ``.d`` folder next to it only enables extensions).
 
 Why the setting:
 JupyterLab replaces a notebook's ``language_info`` metadata with its kernel's as soon as
@@ -86,9 +87,11 @@ def install(prefix: str | None = None) -> list[str]:
     prefix = prefix or sys.prefix
     kernel_dir = install_kernel(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY_NAME, prefix=prefix)
     lines = [f"Jupyter kernel {KERNEL_DISPLAY_NAME!r} -> {kernel_dir} (runs {sys.executable})"]
-    config = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "amnst.json"
+    config = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(json.dumps(SERVER_CONFIG, indent=2) + "\n")
+    settings = json.loads(config.read_text()) if config.is_file() else {}
+    settings.setdefault("ServerApp", {}).update(SERVER_CONFIG["ServerApp"])
+    config.write_text(json.dumps(settings, indent=2) + "\n")
     lines.append(f"Jupyter server setting (notebooks open unmodified) -> {config}")
     from jupyter_core.paths import jupyter_data_dir
 

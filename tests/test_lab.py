@@ -19,7 +19,7 @@ def test_install_writes_the_kernel_and_the_server_setting_under_the_prefix_only(
     spec = json.loads((tmp_path / "share" / "jupyter" / "kernels" / "amnst" / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable  # this clone's interpreter, by absolute path
     assert spec["display_name"] == "AM-NST (.venv)"
-    config = json.loads((tmp_path / "etc" / "jupyter" / "jupyter_server_config.d" / "amnst.json").read_text())
+    config = json.loads((tmp_path / "etc" / "jupyter" / "jupyter_server_config.json").read_text())
     assert config == {"ServerApp": {"contents_manager_class": "amnst_lib.lab.ContentsManager"}}
     assert any(str(tmp_path) in line for line in lines)
 
