@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m amnst_lib.lab install
 	@# git strips notebook outputs (embedded audio) when staging them (.gitattributes): this clone's .git/config
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
-		git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout --keep-id" && \
+		git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout --keep-id --extra-keys metadata.language_info" && \
 		git config filter.nbstripout.smudge cat && \
-		git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t --keep-id" && \
+		git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t --keep-id --extra-keys metadata.language_info" && \
 		echo "git: notebook outputs are left out when staging (filter nbstripout in .git/config)"; fi
 	@echo "warming up: one tiny transfer, so that numba (librosa) and matplotlib build their caches now"
 	@echo "  (in .venv and ~/.cache/matplotlib) and the first real run is as fast as the next"
@@ -62,7 +62,7 @@ notebooks: $(STAMP)
 	$(PY) -m amnst_lib.notebooks outputs/notebooks
 
 strip: $(STAMP)
-	$(PY) -m nbstripout --keep-id notebooks/*.ipynb
+	$(PY) -m nbstripout --keep-id --extra-keys metadata.language_info notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transfer.py

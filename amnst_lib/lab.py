@@ -15,7 +15,9 @@ the kernel starts, and marks the notebook modified (unsaved) when the two differ
 committed notebooks cannot carry every user's Python version (``language_info.version``),
 so opening one showed it modified at once. :class:`ContentsManager` fills the field in,
 as this interpreter's kernel will report it, when JupyterLab loads a notebook whose
-kernel is a Python one; nothing is written to the file until the user saves.
+kernel is a Python one; nothing is written to the file until the user saves. The
+committed notebooks carry no ``language_info`` at all: the git filter ``make install``
+sets up strips it with the outputs.
 
 jupytext's server extension (which keeps each ``.ipynb`` and its ``.py`` source paired)
 builds on it, as on any contents manager.
