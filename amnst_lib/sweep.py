@@ -403,9 +403,11 @@ def _limit_threads(tf_threads: int | None) -> None:
     import logging
 
     logging.getLogger("amnst").setLevel(logging.ERROR)  # the random-network note is in each run.json
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)  # each job traces its own functions: no retracing warnings
     if not tf_threads:
         return
-    import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(int(tf_threads))
