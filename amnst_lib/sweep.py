@@ -493,7 +493,8 @@ class SweepResult:
     Attributes
     ----------
     rows : list of dict
-        One per job, in job order (the rows of ``results.csv``).
+        One per job, in job order (the rows of ``results.csv``); jobs with the same run
+        folder (inputs and resolved settings) count once.
     out_dir : Path
     ran, reused, failed : int
         Jobs run now, found complete from an earlier sweep, failed (of those run now or before).
@@ -611,6 +612,7 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
     SweepResult
     """
     out_dir = Path(out_dir)
+    jobs = dedupe(jobs)  # one run folder, one job, one row
     runs_dir = _check_writable(out_dir).resolve()
     override_keys = list(dict.fromkeys(k for j in jobs for k, _ in j.overrides))
     # The label of a job (its point in frontier.png) names only the settings that vary.
