@@ -655,10 +655,19 @@ def _execute(todo, runs_dir, results, rows, out_dir, *, scheduler, workers, tf_t
         n, threads = plan_local(len(todo), workers)
         if not scheduler:
             tf_threads = tf_threads or threads
+            shown = memory_limit
+            if memory_limit == "auto":
+                import psutil  # a dependency of distributed
+
+                shown = f"auto, {psutil.virtual_memory().total / n / 2 ** 30:.1f} GiB"
             log(f"local Dask cluster: {n} worker process(es) x {tf_threads} TensorFlow thread(s), "
-                f"memory limit {memory_limit} per worker")
-        client, cluster = _client(scheduler, n, memory_limit)
+                f"memory limit {shown} per worker")
+    quiet = logging.getLogger("distributed")  # its INFO lines (cluster start, close) are not the user's
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
+        if own:
+            client, cluster = _client(scheduler, n, memory_limit)
         futures = {client.submit(run_job, j, str(runs_dir), tf_threads, key=f"amnst-{j.name}", pure=False): j
                    for j in todo}
         bar = None
@@ -684,10 +693,11 @@ def _execute(todo, runs_dir, results, rows, out_dir, *, scheduler, workers, tf_t
             if bar:
                 bar.close()
     finally:
-        if own:
+        if own and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+        quiet.setLevel(level)
 
 
 def _scheduler_from_env() -> str | None:
