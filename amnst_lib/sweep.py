@@ -708,12 +708,22 @@ def _scheduler_from_env() -> str | None:
 
 
 def _clean_stale_tmp(runs_dir: Path) -> None:
-    """Half-written run folders of attempts whose worker died (``.<name>.tmp-*``)."""
-    import shutil
+    """What attempts whose worker died left in ``runs_dir``: temporary folders, and locks of dead processes.
 
-    for p in runs_dir.glob(".*.tmp-*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
+    Called when every job is done. A lock is removed only if its process is not alive on
+    this machine (with a remote cluster, a worker's lock of a finished job is already gone).
+    """
+    from .destination import clean_stale
+
+    clean_stale(runs_dir)
+    for lock in runs_dir.glob(".amnst-lock-*"):
+        try:
+            pid = int(lock.read_text().strip() or "0")
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            lock.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
 
 
 def save_frontier(rows: list[dict], path: Path) -> Path:
