@@ -281,7 +281,8 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     t2 = time.perf_counter()
     status, error = "ok", None
     try:
-        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress, init_phase=phase)
+        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress, init_phase=phase,
+                                content_wave=y_content)
     except DivergenceError as e:
         if e.result is None:
             raise
@@ -295,7 +296,12 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     n_samples = max(n_samples, a.hop_length)
     t3 = time.perf_counter()
     S = mel_to_stft(out_mel, a)
-    y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
+    if result.waveform is not None:
+        # The waveform design: the optimised signal is the output (no Griffin-Lim); out_mel
+        # is its mel as the loss saw it, so the SC below checks that honestly.
+        y_raw = result.waveform[:n_samples]
+    else:
+        y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
     sc_linear = spectral_convergence(S, y_raw, a)
     sc_mel = mel_spectral_convergence(out_mel, y_raw, a)
     y_out = peak_normalize(y_raw, r_cfg.peak_dbfs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import sys
 import time
@@ -29,7 +30,7 @@ from amnst_lib.config import PRESETS, ReconstructionConfig, RunConfig  # noqa: E
 from amnst_lib.pipeline import run_transfer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quality import COLUMNS, ROOT, SHORT, find_pairs  # noqa: E402
+from bench_quality import COLUMNS, ROOT, SHORT, add_pair_arguments, pairs_from_args, worst  # noqa: E402
 
 
 def parse_variant(text: str) -> RunConfig:
@@ -50,21 +51,29 @@ def parse_variant(text: str) -> RunConfig:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("variants", nargs="+", help='overrides of the default preset, e.g. "content_weight=2.0"')
-    p.add_argument("--audio-dir", type=Path, default=ROOT / "data" / "examples")
+    add_pair_arguments(p, ROOT / "data" / "examples")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--json", type=Path, default=None, help="also write every pair's figures as JSON here")
     args = p.parse_args(argv)
-    pairs = find_pairs(args.audio_dir)
+    pairs = pairs_from_args(p, args, ROOT / "data" / "examples")
     configs = [parse_variant(v) for v in args.variants]  # fail on a typo before any run
-    print(f"audio: {args.audio_dir}  seconds: {args.seconds}  pairs: {len(pairs)}")
-    print(f"{'variant':60s} " + " ".join(f"{SHORT[c]:>9s}" for c in COLUMNS) + "  min chroma      s")
+    where = f"{args.split} {args.part}" if args.split else (args.audio_dir or ROOT / "data" / "examples")
+    print(f"audio: {where}  seconds: {args.seconds}  pairs: {len(pairs)}")
+    print(f"{'variant':60s} " + " ".join(f"{SHORT[c]:>9s}" for c in COLUMNS) + "       s")
+    record = []
     for text, cfg in zip(args.variants, configs):
         t0 = time.perf_counter()
         runs = [run_transfer(c, s, None, config=cfg, max_seconds=args.seconds, progress=False) for c, s in pairs]
-        rows = [[r.metrics[k] for k in COLUMNS] for r in runs]
-        a = np.array(rows, dtype=float)
+        seconds = time.perf_counter() - t0
+        a = np.array([[r.metrics[k] for k in COLUMNS] for r in runs], dtype=float)
         med = np.median(a, axis=0)
-        print(f"{(text or '(default)'):60s} " + " ".join(f"{v:9.3f}" for v in med)
-              + f"  {a[:, 0].min():10.2f} {time.perf_counter() - t0:6.0f}", flush=True)
+        bad = [worst(a[:, i], k) for i, k in enumerate(COLUMNS)]
+        print(f"{(text or '(default)'):60s} " + " ".join(f"{v:9.3f}" for v in med) + f" {seconds:7.0f}")
+        print(f"{'  worst pair':60s} " + " ".join(f"{v:9.3f}" for v in bad), flush=True)
+        record += [{"variant": text, "pair": f"{c.stem} x {s.stem}", **{k: r.metrics[k] for k in COLUMNS}}
+                   for (c, s), r in zip(pairs, runs)]
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
