@@ -2,7 +2,10 @@
 
 ``amnst transfer CONTENT STYLE`` runs one style transfer into a run folder;
 ``amnst train DATA_DIR`` trains the genre classifier; ``amnst evaluate OUTPUT --content C
---style S`` measures any output's quality. Errors a user can fix print one line,
+--style S`` measures any output's quality; ``amnst batch JOBS.csv -o DIR`` and ``amnst sweep
+--contents ... --styles ... --grid k=v1,v2 -o DIR`` run many transfers on Dask
+(:mod:`amnst_lib.sweep`). This module is the CLI layer: it parses arguments and calls the
+domain modules, which never import it. Errors a user can fix print one line,
 ``amnst: error: ...``, and exit non-zero, without a traceback.
 """
 
@@ -292,6 +295,87 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- amnst batch / amnst sweep
+
+def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--out", metavar="DIR", required=True,
+                   help="sweep folder: runs/<content>__<style>__<settings hash>/ per job, results.csv, "
+                        "results.parquet (with pandas + pyarrow), frontier.png. Re-running the same command "
+                        "skips the jobs whose run folder is complete")
+    g = p.add_argument_group("where the jobs run (Dask distributed)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS, else "
+                        "an embedded local cluster). Inputs and DIR must be at the same paths on every worker")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="local cluster: worker processes (default: one per core, at most one per job)")
+    g.add_argument("--threads", type=int, metavar="N", dest="tf_threads",
+                   help="TensorFlow intra-op threads per worker (default for a local cluster: cores / workers)")
+    g.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                   help="local cluster: memory per worker, e.g. 4GiB (default auto: the machine's memory / "
+                        "workers); a worker past 95%% of it is restarted and its job retried")
+    p.add_argument("--max-seconds", type=float,
+                   help="use only the first N seconds of each input (a max_seconds setting overrides it)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _run_jobs(jobs, args) -> int:
+    from .sweep import run_sweep
+
+    result = run_sweep(jobs, args.out, scheduler=args.scheduler, workers=args.workers, tf_threads=args.tf_threads,
+                       memory_limit=args.memory_limit, progress=not args.quiet)
+    ok = sum(r["status"] == "ok" for r in result.rows)
+    print(f"{len(result.rows)} jobs: {ok} ok, {result.failed} failed or diverged "
+          f"({result.ran} run now, {result.reused} complete from before)")
+    print("wrote " + ", ".join(str(p) for p in result.files.values()))
+    return 0 if result.failed == 0 else 1
+
+
+def _fixed_settings(args) -> dict:
+    return {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
+
+
+def run_batch_command(args) -> int:
+    from .sweep import read_jobs_csv
+
+    jobs = read_jobs_csv(args.jobs)
+    if args.max_seconds is not None:
+        from .sweep import make_job
+
+        jobs = [make_job(j.content, j.style, {**_fixed_settings(args), **j.settings}) for j in jobs]
+    return _run_jobs(jobs, args)
+
+
+def run_sweep_command(args) -> int:
+    from .sweep import grid_jobs, parse_overrides
+
+    fixed = _fixed_settings(args)
+    for text in args.set or ():
+        fixed.update(parse_overrides(text))
+    jobs = grid_jobs(args.contents, args.styles, args.grid or (), fixed=fixed)
+    return _run_jobs(jobs, args)
+
+
+def add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("jobs", metavar="JOBS.csv",
+                   help="one row per run: columns content, style (paths relative to the CSV's folder) and any "
+                        "settings, e.g. preset, content_weight, style_weight, iterations, seed, max_seconds, "
+                        "rec.n_iter; an empty cell keeps the preset's value")
+    _add_cluster_arguments(p)
+
+
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--contents", nargs="+", required=True, metavar="DIR_OR_FILE",
+                   help="music files, or folders of them")
+    p.add_argument("--styles", nargs="+", required=True, metavar="DIR_OR_FILE",
+                   help="ambience files, or folders of them")
+    p.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="a setting and its values (repeatable; the sweep is the product), e.g. "
+                        "--grid content_weight=2,3,4 --grid style_weight=2,4 --grid preset=default,original")
+    p.add_argument("--set", action="append", metavar="KEY=V,KEY=V",
+                   help="settings for every job, e.g. --set iterations=30,seed=1")
+    _add_cluster_arguments(p)
+
+
 # --------------------------------------------------------------------------- the parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,6 +398,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Quality figures for any output WAV against its content and style.")
     add_evaluate_arguments(p)
     p.set_defaults(func=run_evaluate_command)
+
+    p = sub.add_parser("batch", help="run many transfers listed in a CSV, on Dask (local or a cluster)",
+                       description="Run one style transfer per row of JOBS.csv on Dask; one run folder per job, "
+                                   "results.csv and frontier.png for the whole batch.")
+    add_batch_arguments(p)
+    p.set_defaults(func=run_batch_command)
+
+    p = sub.add_parser("sweep", help="run every content x style x settings grid point, on Dask",
+                       description="Run the product of contents, styles and --grid values on Dask; one run folder "
+                                   "per job, results.csv and frontier.png for the whole sweep.")
+    add_sweep_arguments(p)
+    p.set_defaults(func=run_sweep_command)
     return parser
 
 

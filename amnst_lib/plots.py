@@ -124,3 +124,41 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") ->
     ax.set(xlabel="step", ylabel="loss", title=title)
     ax.grid(True, which="both", alpha=0.3)
     return fig
+
+
+def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figure:
+    """A sweep's trade-off: chroma similarity (content kept) against MFCC gap closed (style taken on).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One per job, with ``chroma_similarity``, ``mfcc_gap_closed`` (None or NaN: not
+        plotted), ``settings`` (the point's label and colour) and ``content`` / ``style``.
+
+    Returns
+    -------
+    Figure
+        One point per job, labelled by its settings; up and to the right is better.
+    """
+    fig = _figure(8, 6)
+    ax = fig.add_subplot()
+    ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and np.isfinite(r.get(k))
+                                 for k in ("chroma_similarity", "mfcc_gap_closed"))]
+    labels = list(dict.fromkeys(str(r.get("settings", "")) for r in ok))
+    colours = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+    for lab in labels:
+        sel = [r for r in ok if str(r.get("settings", "")) == lab]
+        ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
+                   color=colours[lab], label=lab, s=36, zorder=3)
+        for r in sel if len(ok) <= 24 else ():  # beyond that the colours (legend) say it
+            text = lab if len(labels) > 1 else f"{r.get('content', '')} x {r.get('style', '')}"
+            ax.annotate(text if len(text) <= 32 else text[:31] + "…", (r["mfcc_gap_closed"], r["chroma_similarity"]),
+                        fontsize=7, alpha=0.8, xytext=(4, 3), textcoords="offset points", annotation_clip=True)
+    if len(labels) > 1:
+        ax.legend(fontsize=7, loc="best", title="settings", title_fontsize=7)
+    ax.margins(0.15)
+    ax.set(xlabel="MFCC gap closed (style taken on; higher is better)",
+           ylabel="chroma similarity (content kept; higher is better)",
+           title=title or f"Sweep frontier: {len(ok)} of {len(rows)} jobs with figures")
+    ax.grid(alpha=0.3)
+    return fig
