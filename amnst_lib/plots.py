@@ -50,7 +50,7 @@ def to_db(mel: np.ndarray, power: float = 1.0, ref: float | None = None, top_db:
 
 def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConfig(), *,
               db: bool = True, shared_scale: bool = True, title: str | None = None,
-              segment_lines: bool = False) -> Figure:
+              segment_lines: bool = False, frames_per_column: int | Mapping[str, int] = 1) -> Figure:
     """Mel spectrograms side by side, on a mel frequency axis and a time axis.
 
     Parameters
@@ -65,6 +65,10 @@ def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConf
         One colour scale for all panels, so that levels compare across panels.
     segment_lines : bool
         Draw the 431-frame segment boundaries.
+    frames_per_column : int or mapping of str to int
+        Analysis frames each column stands for (per title, or one for all): a long
+        track's picture is averaged in time first (``amnst_lib.chunked.pooled``), so that
+        plotting costs the same whatever its length.
     """
     import librosa.display
 
@@ -76,18 +80,19 @@ def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConf
     peak = max(float(np.max(m)) if np.size(m) else 0.0 for _, m in items) or 1.0
     for ax, (name, mel) in zip(axes, items):
         mel = np.asarray(mel)
+        step = frames_per_column.get(name, 1) if isinstance(frames_per_column, Mapping) else frames_per_column
         if db:
             data = to_db(mel, cfg.power, ref=peak if shared_scale else None)
             vmin, vmax, label = -80.0, 0.0, "dB"
         else:
             data = mel
             vmin, vmax, label = (0.0, peak, "linear") if shared_scale else (None, None, "linear")
-        img = librosa.display.specshow(data, sr=cfg.sr, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
+        img = librosa.display.specshow(data, sr=cfg.sr, hop_length=cfg.hop_length * int(step), n_fft=cfg.n_fft,
                                        x_axis="time", y_axis="mel", ax=ax, vmin=vmin, vmax=vmax,
                                        cmap="magma")
         if segment_lines:
             seconds = cfg.segment_seconds
-            for k in range(1, int(np.ceil(mel.shape[1] / cfg.segment_frames))):
+            for k in range(1, int(np.ceil(mel.shape[1] * step / cfg.segment_frames))):
                 ax.axvline(k * seconds, color="cyan", lw=1.2, ls="--")
         ax.set_title(name)
         fig.colorbar(img, ax=ax, label=label, format="%+.0f" if db else None)
