@@ -28,7 +28,9 @@ PHASE_INITS = ("content", "random")
 #: (:mod:`amnst_lib.texture`).
 NETWORKS = ("genre_cnn", "texture")
 #: What the optimiser moves: the mel spectrogram (then Griffin-Lim), or the waveform itself.
-DESIGNS = ("mel", "waveform")
+DESIGNS = ("mel", "waveform", "gain")
+#: The designs whose target is a signal (no Griffin-Lim): see :mod:`amnst_lib.waveform`.
+SIGNAL_DESIGNS = ("waveform", "gain")
 
 
 def _check(condition: bool, message: str) -> None:
@@ -184,7 +186,12 @@ class TransferConfig(_Settings):
         mel through a differentiable STFT (:mod:`amnst_lib.waveform`), so what is written
         is exactly what was optimised (no projections, no Griffin-Lim; ``init``,
         ``parameterization`` and ``projection_*`` do not apply). ``learning_rate`` is then
-        a step in sample units (full scale = 1).
+        a step in sample units (full scale = 1). ``"gain"``: a signal too, made of a
+        log-gain per STFT bin and frame on the content's own STFT (its phase kept) plus a
+        residual signal (:class:`amnst_lib.waveform.SignalTarget`); ``learning_rate`` is a
+        log-gain step, as in the mel design's log parameterisation.
+    residual_scale : float
+        ``design="gain"``: the residual signal's step relative to the log-gain's.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -215,9 +222,12 @@ class TransferConfig(_Settings):
     projection_every: int = 0
     projection_iters: int = 16
     design: str = "mel"
+    residual_scale: float = 0.1
 
     def __post_init__(self):
         _check(self.design in DESIGNS, f"design must be one of {DESIGNS}, got {self.design!r}")
+        _check(isinstance(self.residual_scale, (int, float)) and 0 <= self.residual_scale <= 10,
+               f"residual_scale must be a number in [0, 10], got {self.residual_scale!r}")
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
         _check(isinstance(self.texture_filters, int) and 1 <= self.texture_filters <= 8192, f"texture_filters must be an integer in 1..8192, got {self.texture_filters!r}")
         _check(isinstance(self.texture_width, int) and 1 <= self.texture_width <= 101, f"texture_width must be an integer in 1..101, got {self.texture_width!r}")
@@ -331,7 +341,7 @@ class RunConfig(_Settings):
 
 #: TransferConfig fields added after run records were first written, with the value that
 #: every earlier record ran with.
-_ADDED_TRANSFER_FIELDS = {"design": "mel"}
+_ADDED_TRANSFER_FIELDS = {"design": "mel", "residual_scale": 0.1}
 
 
 def _transfer_record(record: dict) -> dict:

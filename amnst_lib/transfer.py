@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import AnalysisConfig, TransferConfig
+from .config import SIGNAL_DESIGNS, AnalysisConfig, TransferConfig
 from .errors import DivergenceError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .texture import TEXTURE_LAYERS, is_texture_network, resolve_texture_layers
 from .segments import pad_frames, tile_frames
-from .waveform import padded_signal, tf_mel
+from .waveform import SignalTarget, tf_mel
 
 #: Content features are cached (not recomputed each step) while they fit in this many bytes.
 CONTENT_CACHE_BYTES = 512 * 2 ** 20
@@ -176,7 +176,8 @@ class _Problem:
         self.cfg = cfg
         self.seg = seg
         self.analysis = analysis
-        self.waveform = cfg.design == "waveform"
+        self.waveform = cfg.design in SIGNAL_DESIGNS
+        self.signal_target = None  # set by style_transfer for the signal designs
         self.content_layers, self.style_layers, order = network_layers(model, cfg)
         self.stats_layers = network_layers(model, cfg.replace(content_layers=cfg.stats_layers))[0]
         # One extractor for the target (all layers, in depth order, computed once per
@@ -259,7 +260,7 @@ class _Problem:
             # var is the padded signal: frames start .. start + count * seg - 1 read these samples.
             hop, n_fft = self.analysis.hop_length, self.analysis.n_fft
             first = start * hop
-            signal = var[first:first + (count * self.seg - 1) * hop + n_fft]
+            signal = self.signal_target.signal(var)[first:first + (count * self.seg - 1) * hop + n_fft]
             return _windows(tf_mel(signal, self.analysis), 0, count, self.seg)
         canvas = tf.exp(var) if log_param else var
         return _windows(canvas, start, count, self.seg)
@@ -391,7 +392,7 @@ def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool, keep=None
         optimizer.apply_gradients([(grad, var)])
         if keep is not None:
             var.assign(var * keep)
-        elif not log_param:
+        elif cfg.design == "mel" and not log_param:
             var.assign(tf.maximum(var, 0.0))
         return lr_used, tf.reduce_all(tf.math.is_finite(var))
 
@@ -496,7 +497,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         # Shifted windows that still overlap real (unpadded) content. A clip shorter
         # than half a segment has none (and no segment edge to hide).
         starts_by_grid[1] = shifted
-    if cfg.design == "waveform" and n_frames >= seg:
+    if cfg.design in SIGNAL_DESIGNS and n_frames >= seg:
         # The signal ends where the content does (zeros after it, as librosa pads), so no
         # window reaches past it: a window that would is moved back to end at the last
         # frame (overlapping its neighbour), and each frame the loss sees is the output's.
@@ -506,12 +507,12 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     style_len = max(seg, math.ceil(style_mel.shape[1] / seg) * seg)
     style_full = tile_frames(style_mel, style_len)
 
-    waveform = cfg.design == "waveform"
+    waveform = cfg.design in SIGNAL_DESIGNS
     log_param = cfg.parameterization == "log" and not waveform
     keep = None
     if waveform:
         if content_wave is None:
-            raise ParameterError("design 'waveform' optimises the content's waveform: pass content_wave")
+            raise ParameterError(f"design {cfg.design!r} starts from the content's waveform: pass content_wave")
         content_wave = np.asarray(content_wave, dtype=np.float32)
         hop = analysis.hop_length
         if len(content_wave) < (n_frames - 1) * hop or not np.all(np.isfinite(content_wave)):
@@ -519,13 +520,16 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                                  f"{n_frames} frames or not finite")
         # The samples whose mel is content_mel's n_frames frames (a max_segments limit cuts them).
         content_wave = content_wave[:(n_frames - 1) * hop + 1]
-        var = tf.Variable(padded_signal(content_wave, canvas_len, analysis), name="target")
-        keep = tf.constant(padded_signal(np.ones_like(content_wave), canvas_len, analysis))
+        target = SignalTarget(content_wave, canvas_len, analysis, cfg.design, cfg.residual_scale)
+        var = tf.Variable(target.initial, name="target")
+        keep = target.update_mask()
         # The content target is the mel of exactly the signal the optimisation starts from
-        # (same samples, same arithmetic): at the start the content loss is exactly zero.
-        content_mel = tf_mel(tf.convert_to_tensor(var), analysis).numpy()[:, :n_frames]
+        # (same samples, same arithmetic): at the start the content loss is (nearly) zero.
+        content_mel = tf_mel(target.signal(tf.convert_to_tensor(var)), analysis).numpy()[:, :n_frames]
     content_canvas = pad_frames(content_mel, canvas_len)
     problem = _Problem(model, content_canvas, style_full, cfg, seg, starts_by_grid, analysis)
+    if waveform:
+        problem.signal_target = target
     if log_param:
         target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
         floor = _LOG_FLOOR
@@ -540,7 +544,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
 
     def current_mel() -> np.ndarray:
         if waveform:
-            return tf_mel(tf.convert_to_tensor(var), analysis).numpy()[:, :n_frames].astype(np.float32)
+            return tf_mel(target.signal(tf.convert_to_tensor(var)), analysis).numpy()[:, :n_frames].astype(np.float32)
         value = var.numpy()
         mel = np.exp(value) if log_param else np.maximum(value, 0.0)
         return mel[:, :n_frames].astype(np.float32)
@@ -558,8 +562,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         return TransferResult(mel=current_mel(), history=list(history), rollbacks=list(rollbacks),
                               content_layers=layers[0], style_layers=layers[1], n_segments=n_seg,
                               seconds=time.perf_counter() - t0, completed_steps=steps,
-                              waveform=(var.numpy()[analysis.n_fft // 2:analysis.n_fft // 2 + len(content_wave)].copy()
-                                        if waveform else None))
+                              waveform=target.output(tf.convert_to_tensor(var)) if waveform else None)
 
     bar = None
     if progress and cfg.iterations > 0:

@@ -82,3 +82,70 @@ def tf_mel(signal, analysis: AnalysisConfig = AnalysisConfig()):
     mag = tf.sqrt(power + _MAG_EPS) if a.power == 1.0 else power
     basis = tf.constant(mel_basis(a.sr, a.n_fft, a.n_mels))
     return tf.transpose(tf.linalg.matmul(mag, basis))
+
+
+class SignalTarget:
+    """What a signal design optimises, and the padded output signal it stands for.
+
+    ``design="waveform"``: the variable IS the padded signal (initialised from the content).
+    ``design="gain"``: the variable holds a log-gain per STFT bin and frame, applied to the
+    content's own STFT (its phase kept), and a residual signal added to the result::
+
+        signal = keep * (istft(exp(gain) * STFT(content)) + residual_scale * residual)
+
+    so the content's energy can be reshaped multiplicatively (as the mel design does in
+    log-mel) and texture can be added where the content is silent; the loss still sees
+    the mel of a real signal, so what is written is what was optimised.
+
+    Parameters
+    ----------
+    content_wave : np.ndarray, shape (n_samples,)
+    n_frames : int
+        Frames the padded signal covers (the transfer's canvas).
+    design : {"waveform", "gain"}
+    residual_scale : float
+        ``design="gain"``: the residual's step relative to the gain's (one learning rate
+        for both; a log-gain step of 0.1 is a 10% change, a sample step of 0.1 is loud).
+    """
+
+    def __init__(self, content_wave: np.ndarray, n_frames: int, analysis: AnalysisConfig, design: str,
+                 residual_scale: float = 0.1):
+        import tensorflow as tf
+
+        self.analysis, self.design, self.residual_scale = analysis, design, residual_scale
+        self.n_samples = len(content_wave)
+        padded = padded_signal(content_wave, n_frames, analysis)
+        self.length = len(padded)
+        self.keep = tf.constant(padded_signal(np.ones_like(content_wave), n_frames, analysis))
+        if design == "waveform":
+            self.initial = padded
+        else:
+            a = analysis
+            self.content_stft = tf.signal.stft(tf.constant(padded), a.n_fft, a.hop_length, a.n_fft,
+                                               window_fn=tf.signal.hann_window, pad_end=False)
+            self.gain_shape = tuple(int(d) for d in self.content_stft.shape)  # (frames, bins)
+            self.initial = np.zeros(self.length + int(np.prod(self.gain_shape)), np.float32)
+
+    def signal(self, var):
+        """The padded output signal (tf.Tensor, shape (length,)) that ``var`` stands for."""
+        import tensorflow as tf
+
+        if self.design == "waveform":
+            return var
+        a = self.analysis
+        residual = var[:self.length]
+        gain = tf.reshape(var[self.length:], self.gain_shape)
+        shaped = self.content_stft * tf.complex(tf.exp(gain), tf.zeros_like(gain))
+        y = tf.signal.inverse_stft(shaped, a.n_fft, a.hop_length, a.n_fft,
+                                   window_fn=tf.signal.inverse_stft_window_fn(a.hop_length))
+        y = tf.pad(y, [[0, self.length - tf.shape(y)[0]]])
+        return self.keep * (y + self.residual_scale * residual)
+
+    def update_mask(self):
+        """0/1 mask of ``var`` entries kept at zero after each update (``waveform``), else None."""
+        return self.keep if self.design == "waveform" else None
+
+    def output(self, var) -> np.ndarray:
+        """The output signal, shape (n_samples,), float32 (not normalised)."""
+        half = self.analysis.n_fft // 2
+        return np.asarray(self.signal(var))[half:half + self.n_samples].astype(np.float32)
