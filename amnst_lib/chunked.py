@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import SIGNAL_DESIGNS, AnalysisConfig, ReconstructionConfig
+from .config import AnalysisConfig, ReconstructionConfig
 
 
 @dataclass(frozen=True)
@@ -230,15 +230,11 @@ def _merge_history(histories: list, weights: list) -> list:
 
 def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model, t_cfg, a: AnalysisConfig,
              r_cfg: ReconstructionConfig, chunks: ChunkConfig, mel_store: Store, content_pictures: Pooler,
-             output_pictures: Pooler, *, progress: bool = True, wave_store: Store | None = None,
-             n_samples: int | None = None):
+             output_pictures: Pooler, *, progress: bool = True):
     """Style transfer of the first ``n_frames`` frames of ``y_content``, chunk by chunk.
 
     The optimised mel goes to ``mel_store`` (frames as rows), pooled copies of the content's
-    and the output's mel to the poolers. For the signal designs (``t_cfg.design`` in
-    ``SIGNAL_DESIGNS``) each chunk optimises its piece of the waveform, and the output
-    signal goes to ``wave_store`` (its first ``n_samples`` samples), overlaps crossfaded
-    as the mel's are; the mel stored is then the output signal's own.
+    and the output's mel to the poolers.
 
     Returns
     -------
@@ -257,10 +253,7 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
     overlap = chunks.overlap_segments * seg
     histories, weights, rollbacks, results = [], [], [], []
     error = None
-    tail = wave_tail = None
-    signal = cfg.design in SIGNAL_DESIGNS
-    hop = a.hop_length
-    written = 0
+    tail = None
     bar = None
     if progress and len(ranges) > 1:
         from tqdm.auto import tqdm
@@ -272,8 +265,7 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
             phase = phase_frames(y_content, f0, f1, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
             try:
                 res = style_transfer(content_mel, style_mel, model, cfg, a, progress=progress and bar is None,
-                                     init_phase=phase,
-                                     content_wave=y_content[f0 * hop:(f1 - 1) * hop + 1] if signal else None)
+                                     init_phase=phase)
             except DivergenceError as e:
                 if e.result is None:
                     raise
@@ -290,17 +282,6 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
             keep = mel.shape[1] if last else mel.shape[1] - overlap
             tail = None if last else res.mel[:, keep:]
             mel_store.append(mel[:, first:keep].T)
-            if signal:
-                wave = res.waveform
-                if wave_tail is not None:
-                    w = _ramp(len(wave_tail))
-                    wave = wave.copy()
-                    wave[:len(wave_tail)] = (1 - w) * wave_tail + w * wave[:len(wave_tail)]
-                keep_samples = len(wave) if last else keep * hop
-                wave_tail = None if last else res.waveform[keep_samples:]
-                part = wave[:keep_samples][: max(0, (n_samples or 0) - written)]
-                wave_store.append(part)
-                written += len(part)
             content_pictures.add(content_mel[:, first:keep])
             output_pictures.add(mel[:, first:keep])
             histories.append(res.history)
@@ -381,15 +362,6 @@ def reconstruct(mel_store: Store, n_frames: int, y_content: np.ndarray, n_sample
         last = np.concatenate([last, np.zeros(n_samples - written - len(last), np.float32)])
     out_store.append(last)
     peak = max(peak, float(np.max(np.abs(last))) if last.size else 0.0)
-    return peak
-
-
-def store_peak(store: Store, block: int = 2 ** 20) -> float:
-    """Largest absolute value in a stored waveform, read one block at a time."""
-    peak = 0.0
-    for s0 in range(0, store.n_rows, block):
-        y = store.read(s0, s0 + block)
-        peak = max(peak, float(np.max(np.abs(y))) if y.size else 0.0)
     return peak
 
 

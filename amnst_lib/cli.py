@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .config import (DESIGNS, INITS, NETWORK_PRESETS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
+from .config import (INITS, NETWORK_PRESETS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
                      switch_network)
 from .errors import AmnstError, ParameterError
 
@@ -114,9 +114,6 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="every N steps, replace the target by the mel of a real signal near it (Griffin-Lim, "
                         f"re-analysed) so the WAV matches what was optimised; 0 = never (default "
                         f"{d.projection_every}; original {o.projection_every})")
-    g.add_argument("--design", choices=DESIGNS,
-                   help=f"what is optimised: the output waveform itself, or its mel spectrogram then Griffin-Lim "
-                        f"(default {d.design}; original {o.design})")
     g.add_argument("--content-weight", type=float,
                    help=f"weight of the content loss (default {d.content_weight:g}; original {o.content_weight:g})")
     g.add_argument("--style-weight", type=float,
@@ -157,7 +154,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
 
 _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_weight", "iterations", "init",
                    "optimizer", "learning_rate", "decay_steps", "decay_rate", "parameterization", "max_segments",
-                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every", "design")
+                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every")
 
 
 def run_config_from_args(args) -> RunConfig:

@@ -21,16 +21,12 @@ ORIGINAL_CONTENT_LAYERS = (0, 2)
 ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 
 INITS = ("content", "style", "zero", "random", "mix")
-OPTIMIZERS = ("adam", "sgd", "adam_global")
+OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
 #: Feature networks: the original's genre CNN, or one wide layer of random filters
 #: (:mod:`amnst_lib.texture`).
 NETWORKS = ("genre_cnn", "texture")
-#: What the optimiser moves: the mel spectrogram (then Griffin-Lim), or the waveform itself.
-DESIGNS = ("mel", "waveform", "gain")
-#: The designs whose target is a signal (no Griffin-Lim): see :mod:`amnst_lib.waveform`.
-SIGNAL_DESIGNS = ("waveform", "gain")
 
 
 def _check(condition: bool, message: str) -> None:
@@ -127,11 +123,8 @@ class TransferConfig(_Settings):
         equal loudness (the plain-mix baseline), from which the optimisation moves away. In the log parameterisation steps
         are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
         ``parameterization="linear"`` with it.
-    optimizer : {"adam", "sgd", "adam_global"}
+    optimizer : {"adam", "sgd"}
         ``"sgd"`` is the original's plain SGD with an exponential-decay schedule.
-        ``"adam_global"`` is Adam with one second moment for the whole target, so a step
-        keeps the gradient's shape (on a waveform: its spectrum; Adam's per-sample scaling
-        turns steps into white noise).
     learning_rate : float or None
         Initial step size; ``None`` picks the optimiser's default (0.02 for Adam in the
         log parameterisation, the original's 0.001 otherwise).
@@ -179,19 +172,6 @@ class TransferConfig(_Settings):
         keeps it realisable, so the written WAV matches what was optimised. 0 = never.
     projection_iters : int
         Griffin-Lim iterations per projection.
-    design : {"mel", "waveform"}
-        What is optimised. ``"mel"``: the mel spectrogram (in ``parameterization``), turned
-        into audio by Griffin-Lim at the end (the original's design). ``"waveform"``: the
-        output signal itself, initialised from the content's waveform; the network sees its
-        mel through a differentiable STFT (:mod:`amnst_lib.waveform`), so what is written
-        is exactly what was optimised (no projections, no Griffin-Lim; ``init``,
-        ``parameterization`` and ``projection_*`` do not apply). ``learning_rate`` is then
-        a step in sample units (full scale = 1). ``"gain"``: a signal too, made of a
-        log-gain per STFT bin and frame on the content's own STFT (its phase kept) plus a
-        residual signal (:class:`amnst_lib.waveform.SignalTarget`); ``learning_rate`` is a
-        log-gain step, as in the mel design's log parameterisation.
-    residual_scale : float
-        ``design="gain"``: the residual signal's step relative to the log-gain's.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -221,13 +201,8 @@ class TransferConfig(_Settings):
     stats_layers: tuple = ()
     projection_every: int = 0
     projection_iters: int = 16
-    design: str = "mel"
-    residual_scale: float = 0.1
 
     def __post_init__(self):
-        _check(self.design in DESIGNS, f"design must be one of {DESIGNS}, got {self.design!r}")
-        _check(isinstance(self.residual_scale, (int, float)) and 0 <= self.residual_scale <= 10,
-               f"residual_scale must be a number in [0, 10], got {self.residual_scale!r}")
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
         _check(isinstance(self.texture_filters, int) and 1 <= self.texture_filters <= 8192, f"texture_filters must be an integer in 1..8192, got {self.texture_filters!r}")
         _check(isinstance(self.texture_width, int) and 1 <= self.texture_width <= 101, f"texture_width must be an integer in 1..101, got {self.texture_width!r}")
@@ -331,33 +306,12 @@ class RunConfig(_Settings):
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
         transfer = data.get("transfer") or {}
         base = PRESETS["default"] if not transfer or transfer.get("network") == "texture" else PRESETS["original"]
-        full = {**base.to_dict(), **_transfer_record(transfer)}
+        full = {**base.to_dict(), **transfer}
         return cls(
             analysis=AnalysisConfig.from_dict(data.get("analysis", {})),
             transfer=TransferConfig.from_dict(full),
             reconstruction=ReconstructionConfig.from_dict(_reconstruction_record(data.get("reconstruction"))),
         )
-
-
-#: TransferConfig fields added after run records were first written, with the value that
-#: every earlier record ran with.
-_ADDED_TRANSFER_FIELDS = {"design": "mel", "residual_scale": 0.1}
-
-
-def _transfer_record(record: dict) -> dict:
-    """A saved transfer record, completed as the code that wrote it ran.
-
-    ``run.json`` stores every field, so a record that has all fields but ``design`` was
-    written before the waveform design existed: it optimised the mel, and re-running it
-    must too (whatever the default design is now). A partial record (hand-written) keeps
-    starting from its network's preset.
-    """
-    record = dict(record)
-    old_fields = {f.name for f in dataclasses.fields(TransferConfig)} - set(_ADDED_TRANSFER_FIELDS)
-    if old_fields <= set(record):
-        for name, value in _ADDED_TRANSFER_FIELDS.items():
-            record.setdefault(name, value)
-    return record
 
 
 def _reconstruction_record(record: dict | None) -> dict:

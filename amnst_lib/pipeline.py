@@ -28,7 +28,7 @@ import numpy as np
 
 from . import __version__
 from .audio import audio_info, load_audio
-from .config import SIGNAL_DESIGNS, RunConfig
+from .config import RunConfig
 from .destination import RUN_FORMAT, RUN_MARKER
 from .errors import OutputWriteError, ParameterError
 
@@ -307,21 +307,14 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         status = "ok"
         # Griffin-Lim (projections and the written WAV) starts from the content's phase.
         content_pictures, output_pictures = chunked.Pooler(factor), chunked.Pooler(factor)
-        signal = t_cfg.design in SIGNAL_DESIGNS  # the optimised signal is the output: no Griffin-Lim
         result, error, n_chunks = chunked.transfer(y_content, n_frames, style_mel, model, t_cfg, a, r_cfg, chunks,
-                                                   mel_store, content_pictures, output_pictures, progress=progress,
-                                                   wave_store=out_store if signal else None, n_samples=n_samples)
+                                                   mel_store, content_pictures, output_pictures, progress=progress)
         if error is not None:
             status = "diverged"
         timings["transfer"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        if signal:
-            # The stored mel is the output signal's own (as the loss saw it), so the SC
-            # figures below check honestly that what is written is what was optimised.
-            peak = chunked.store_peak(out_store)
-        else:
-            peak = chunked.reconstruct(mel_store, n_out, y_content, n_samples, a, r_cfg, chunks, out_store)
+        peak = chunked.reconstruct(mel_store, n_out, y_content, n_samples, a, r_cfg, chunks, out_store)
         scale = 10 ** (r_cfg.peak_dbfs / 20) / peak if peak > 0 and np.isfinite(peak) else 1.0
         timings["reconstruction"] = time.perf_counter() - t3
 

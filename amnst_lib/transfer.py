@@ -21,9 +21,6 @@ How this differs from the original, and why:
 * Adam by default; the original's SGD with an exponential-decay schedule is an option.
 * On a non-finite loss or target the run rolls back to an earlier good target, halves the
   step size and retries (the original's rollback froze the returned target).
-* ``design="waveform"`` optimises the output signal instead of its mel: the same losses
-  see the mel of the signal through a differentiable STFT (:mod:`amnst_lib.waveform`),
-  so the result needs no Griffin-Lim.
 """
 
 from __future__ import annotations
@@ -35,12 +32,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import SIGNAL_DESIGNS, AnalysisConfig, TransferConfig
+from .config import AnalysisConfig, TransferConfig
 from .errors import DivergenceError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .texture import TEXTURE_LAYERS, is_texture_network, resolve_texture_layers
 from .segments import pad_frames, tile_frames
-from .waveform import SignalTarget, tf_mel
 
 #: Content features are cached (not recomputed each step) while they fit in this many bytes.
 CONTENT_CACHE_BYTES = 512 * 2 ** 20
@@ -71,9 +67,6 @@ class TransferResult:
         Wall time of the optimisation.
     completed_steps : int
         Steps done (equals the configured iterations unless the run failed).
-    waveform : np.ndarray or None, shape (n_samples,)
-        ``design="waveform"`` only: the optimised signal (as long as the used content, not
-        normalised); ``mel`` is then this signal's mel as the loss saw it.
     """
 
     mel: np.ndarray
@@ -84,7 +77,6 @@ class TransferResult:
     n_segments: int = 0
     seconds: float = 0.0
     completed_steps: int = 0
-    waveform: np.ndarray | None = None
 
 
 def _tf():
@@ -146,21 +138,6 @@ def network_layers(model, cfg: TransferConfig):
     return resolve_layers(cfg.content_layers), resolve_layers(cfg.style_layers), FEATURE_LAYERS
 
 
-def window_batches(starts, seg: int, batch: int) -> list[tuple[int, int]]:
-    """``(start, count)`` batches of at most ``batch`` windows, each a contiguous run of ``starts``.
-
-    Windows of one batch are cut from one stretch of the canvas (:func:`_windows`), so a
-    batch never spans a gap or an overlap between window starts.
-    """
-    out = []
-    for s0 in starts:
-        if out and out[-1][1] < batch and out[-1][0] + out[-1][1] * seg == s0:
-            out[-1] = (out[-1][0], out[-1][1] + 1)
-        else:
-            out.append((s0, 1))
-    return out
-
-
 def _extractor(model, names):
     import keras
 
@@ -171,13 +148,10 @@ class _Problem:
     """The fixed parts of one optimisation: extractors, targets and loss normalisers."""
 
     def __init__(self, model, content_canvas: np.ndarray, style_mel: np.ndarray,
-                 cfg: TransferConfig, seg: int, starts_by_grid: dict, analysis: AnalysisConfig = AnalysisConfig()):
+                 cfg: TransferConfig, seg: int, starts_by_grid: dict):
         tf = _tf()
         self.cfg = cfg
         self.seg = seg
-        self.analysis = analysis
-        self.waveform = cfg.design in SIGNAL_DESIGNS
-        self.signal_target = None  # set by style_transfer for the signal designs
         self.content_layers, self.style_layers, order = network_layers(model, cfg)
         self.stats_layers = network_layers(model, cfg.replace(content_layers=cfg.stats_layers))[0]
         # One extractor for the target (all layers, in depth order, computed once per
@@ -224,8 +198,9 @@ class _Problem:
         if self.content_layers:
             acc = np.zeros(len(self.content_layers))
             starts = starts_by_grid[0]
-            for start, nb in window_batches(starts, seg, batch):
-                feats = self.content_net(_windows(self.content_canvas, start, nb, seg), training=False)
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, seg), training=False)
                 feats = feats if isinstance(feats, (list, tuple)) else [feats]
                 acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
             self.content_norm = [a / len(starts) + 1e-12 for a in acc]
@@ -248,28 +223,18 @@ class _Problem:
             return {}
         cache = {}
         for starts in self.starts_by_grid.values():
-            for start, nb in window_batches(starts, self.seg, batch):
-                feats = self.content_net(_windows(self.content_canvas, start, nb, self.seg), training=False)
-                cache[(start, nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, self.seg), training=False)
+                cache[(starts[b0], nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
         return cache
-
-    def target_windows(self, var, start, count, log_param):
-        """(count, n_mels, seg, 1) windows of the target from frame ``start``, as the network sees them."""
-        tf = _tf()
-        if self.waveform:
-            # var is the padded signal: frames start .. start + count * seg - 1 read these samples.
-            hop, n_fft = self.analysis.hop_length, self.analysis.n_fft
-            first = start * hop
-            signal = self.signal_target.signal(var)[first:first + (count * self.seg - 1) * hop + n_fft]
-            return _windows(tf_mel(signal, self.analysis), 0, count, self.seg)
-        canvas = tf.exp(var) if log_param else var
-        return _windows(canvas, start, count, self.seg)
 
     def _batch_loss_and_grad(self, var, start, count, log_param, targets=None):
         tf = _tf()
         cfg = self.cfg
         with tf.GradientTape() as tape:
-            x = self.target_windows(var, start, count, log_param)
+            canvas = tf.exp(var) if log_param else var
+            x = _windows(canvas, start, count, self.seg)
             feats = self.target_net(x, training=False)
             feats = feats if isinstance(feats, (list, tuple)) else [feats]
             by_name = dict(zip(self.all_layers, feats))
@@ -329,47 +294,8 @@ def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg:
     var.assign(value)
 
 
-class _GlobalAdam:
-    """Adam with ONE second moment for the whole target: the mean square of the gradient.
-
-    Keras' Adam divides each entry's step by that entry's own gradient scale, so every
-    entry moves by about the learning rate whatever its gradient: on a waveform that adds
-    white noise (every sample moves, quiet or not). Here the first moment is per entry and
-    the normaliser is global, so a step has the gradient's shape (on a waveform: the
-    spectrum the loss asks for) and an RMS of about the learning rate.
-    """
-
-    def __init__(self, schedule, var, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-12):
-        tf = _tf()
-        self.schedule, self.var = schedule, var
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.m = tf.Variable(tf.zeros_like(var), trainable=False)
-        self.v = tf.Variable(0.0, trainable=False)
-        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    @property
-    def learning_rate(self):
-        return self.schedule(self.iterations)
-
-    def apply_gradients(self, pairs):
-        tf = _tf()
-        (grad, var), = pairs
-        lr = self.learning_rate
-        self.iterations.assign_add(1)
-        t = tf.cast(self.iterations, tf.float32)
-        self.m.assign(self.beta_1 * self.m + (1 - self.beta_1) * grad)
-        self.v.assign(self.beta_2 * self.v + (1 - self.beta_2) * tf.reduce_mean(tf.square(grad)))
-        m_hat = self.m / (1 - self.beta_1 ** t)
-        v_hat = self.v / (1 - self.beta_2 ** t)
-        var.assign_sub(lr * m_hat / (tf.sqrt(v_hat) + self.epsilon))
-
-
-def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool, keep=None):
+def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool):
     """A fresh optimiser for ``var`` and its update as one compiled function.
-
-    ``keep``: a 0/1 array shaped like ``var``; entries at 0 stay zero (the waveform
-    design's padding before and after the signal, which librosa's analysis pads with
-    zeros too).
 
     The update runs in the graph (not eagerly op by op): with Keras 3 the eager update
     costs tens of milliseconds a step, as much as a small clip's forward/backward pass.
@@ -380,19 +306,14 @@ def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool, keep=None
     tf = _tf()
     schedule = keras.optimizers.schedules.ExponentialDecay(
         initial_learning_rate=lr, decay_steps=cfg.decay_steps, decay_rate=cfg.decay_rate)
-    if cfg.optimizer == "adam_global":
-        optimizer = _GlobalAdam(schedule, var)
-    else:
-        optimizer = (keras.optimizers.Adam if cfg.optimizer == "adam" else keras.optimizers.SGD)(learning_rate=schedule)
-        optimizer.build([var])
+    optimizer = (keras.optimizers.Adam if cfg.optimizer == "adam" else keras.optimizers.SGD)(learning_rate=schedule)
+    optimizer.build([var])
 
     @tf.function
     def apply(grad):
         lr_used = tf.identity(optimizer.learning_rate)
         optimizer.apply_gradients([(grad, var)])
-        if keep is not None:
-            var.assign(var * keep)
-        elif cfg.design == "mel" and not log_param:
+        if not log_param:
             var.assign(tf.maximum(var, 0.0))
         return lr_used, tf.reduce_all(tf.math.is_finite(var))
 
@@ -440,9 +361,8 @@ def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:
 def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                    config: TransferConfig = TransferConfig(),
                    analysis: AnalysisConfig = AnalysisConfig(), *,
-                   progress: bool = True, init_phase: np.ndarray | None = None,
-                   content_wave: np.ndarray | None = None) -> TransferResult:
-    """Optimise a mel spectrogram (or a waveform) to keep ``content_mel``'s content and take on ``style_mel``'s style.
+                   progress: bool = True, init_phase: np.ndarray | None = None) -> TransferResult:
+    """Optimise a mel spectrogram to keep ``content_mel``'s content and take on ``style_mel``'s style.
 
     Parameters
     ----------
@@ -463,9 +383,6 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     init_phase : np.ndarray, shape (1 + n_fft // 2, n_content_frames), complex, optional
         Starting phase of the Griffin-Lim in each projection (``config.projection_every``),
         normally :func:`amnst_lib.spectrum.stft_phase` of the content; None = random.
-    content_wave : np.ndarray, shape (n_samples,), optional
-        The content's waveform, whose mel is ``content_mel``; required by
-        ``config.design == "waveform"``, where it is the starting target.
 
     Returns
     -------
@@ -497,60 +414,33 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         # Shifted windows that still overlap real (unpadded) content. A clip shorter
         # than half a segment has none (and no segment edge to hide).
         starts_by_grid[1] = shifted
-    if cfg.design in SIGNAL_DESIGNS and n_frames >= seg:
-        # The signal ends where the content does (zeros after it, as librosa pads), so no
-        # window reaches past it: a window that would is moved back to end at the last
-        # frame (overlapping its neighbour), and each frame the loss sees is the output's.
-        starts_by_grid = {g: sorted({min(s0, n_frames - seg) for s0 in starts}) for g, starts in starts_by_grid.items()}
     # Style: whole segments, repeating the clip (never zero padding, which would dilute
     # its statistics).
     style_len = max(seg, math.ceil(style_mel.shape[1] / seg) * seg)
     style_full = tile_frames(style_mel, style_len)
 
-    waveform = cfg.design in SIGNAL_DESIGNS
-    log_param = cfg.parameterization == "log" and not waveform
-    keep = None
-    if waveform:
-        if content_wave is None:
-            raise ParameterError(f"design {cfg.design!r} starts from the content's waveform: pass content_wave")
-        content_wave = np.asarray(content_wave, dtype=np.float32)
-        hop = analysis.hop_length
-        if len(content_wave) < (n_frames - 1) * hop or not np.all(np.isfinite(content_wave)):
-            raise ParameterError(f"content_wave ({len(content_wave)} samples) is shorter than content_mel's "
-                                 f"{n_frames} frames or not finite")
-        # The samples whose mel is content_mel's n_frames frames (a max_segments limit cuts them).
-        content_wave = content_wave[:(n_frames - 1) * hop + 1]
-        target = SignalTarget(content_wave, canvas_len, analysis, cfg.design, cfg.residual_scale)
-        var = tf.Variable(target.initial, name="target")
-        keep = target.update_mask()
-        # The content target is the mel of exactly the signal the optimisation starts from
-        # (same samples, same arithmetic): at the start the content loss is (nearly) zero.
-        content_mel = tf_mel(target.signal(tf.convert_to_tensor(var)), analysis).numpy()[:, :n_frames]
     content_canvas = pad_frames(content_mel, canvas_len)
-    problem = _Problem(model, content_canvas, style_full, cfg, seg, starts_by_grid, analysis)
-    if waveform:
-        problem.signal_target = target
+    problem = _Problem(model, content_canvas, style_full, cfg, seg, starts_by_grid)
+
+    log_param = cfg.parameterization == "log"
+    target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
     if log_param:
-        target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
         floor = _LOG_FLOOR
         if cfg.init == "zero":
             # log(0) is -inf: "silence" is a floor far below the content's level, from
             # which multiplicative steps can still grow.
             floor = max(_LOG_FLOOR, 1e-3 * float(np.mean(content_mel)))
         var = tf.Variable(np.log(np.maximum(target0, floor)).astype(np.float32), name="target")
-    elif not waveform:
-        target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
+    else:
         var = tf.Variable(target0.astype(np.float32), name="target")
 
     def current_mel() -> np.ndarray:
-        if waveform:
-            return tf_mel(target.signal(tf.convert_to_tensor(var)), analysis).numpy()[:, :n_frames].astype(np.float32)
         value = var.numpy()
         mel = np.exp(value) if log_param else np.maximum(value, 0.0)
         return mel[:, :n_frames].astype(np.float32)
 
     lr = cfg.resolved_learning_rate
-    apply = _make_update(cfg, lr, var, log_param, keep)
+    apply = _make_update(cfg, lr, var, log_param)
     good = collections.deque(maxlen=cfg.history_buffer_size)  # (step, value) of good targets
     history, rollbacks = [], []
     retries = strikes = 0
@@ -561,8 +451,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     def result(steps: int) -> TransferResult:
         return TransferResult(mel=current_mel(), history=list(history), rollbacks=list(rollbacks),
                               content_layers=layers[0], style_layers=layers[1], n_segments=n_seg,
-                              seconds=time.perf_counter() - t0, completed_steps=steps,
-                              waveform=target.output(tf.convert_to_tensor(var)) if waveform else None)
+                              seconds=time.perf_counter() - t0, completed_steps=steps)
 
     bar = None
     if progress and cfg.iterations > 0:
@@ -575,9 +464,10 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         starts = starts_by_grid[grid]
         total = content = style = 0.0
         grad = None
-        for start, nb in window_batches(starts, seg, cfg.batch_segments):
-            t, c, s, g = problem.step_fn(var, tf.constant(start, tf.int32), tf.constant(nb, tf.int32), log_param,
-                                         problem.content_cache.get((start, nb)))
+        for b0 in range(0, len(starts), cfg.batch_segments):
+            nb = min(cfg.batch_segments, len(starts) - b0)
+            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param,
+                                         problem.content_cache.get((starts[b0], nb)))
             total += float(t)
             content += float(c)
             style += float(s)
@@ -622,7 +512,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             var.assign(value)
             if cfg.decay_on_excess:
                 lr /= 2.0
-            apply = _make_update(cfg, lr, var, log_param, keep)
+            apply = _make_update(cfg, lr, var, log_param)
             history[:] = [h for h in history if h["step"] < to_step]
             rollbacks.append({"at_step": step, "to_step": to_step, "lr": lr, "reason": reason})
             if bar is not None:
@@ -631,7 +521,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             step = to_step
             continue
         step += 1
-        if not waveform and cfg.projection_every and step % cfg.projection_every == 0 and step < cfg.iterations:
+        if cfg.projection_every and step % cfg.projection_every == 0 and step < cfg.iterations:
             # Never after the last step: the result is always the optimiser's own.
             _project(var, n_frames, log_param, analysis, cfg, step, init_phase)
         if bar is not None:

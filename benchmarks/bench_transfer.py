@@ -10,7 +10,7 @@ Prints, at default settings:
 Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick] [--variant V ...]``.
 The 3-minute content is the bundled Bach clip repeated (real audio, no synthesis).
 ``--variant`` (repeatable) runs the whole runs for each settings variant, written as in
-``sweep_quality.py`` (``""`` = the default preset, ``"design='mel'"``...), one after
+``sweep_quality.py`` (``""`` = the default preset, ``"content_weight=2.0"``...), one after
 another in the same benchmark, so their times compare as ratios on a loaded machine.
 Each run's peak memory is its own (``os.wait4`` of that child).
 """

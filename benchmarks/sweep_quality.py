@@ -4,11 +4,17 @@ The tool behind the comparison tables of ``benchmarks/README.md``: each VARIANT 
 comma-separated list of ``field=value`` overrides of the ``default`` preset's
 ``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``); an empty string is
 the default itself. Values are Python literals; a field given twice takes the later value. One line per variant: the medians of
-chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC, the
-lowest chroma of any pair, and the seconds taken.
+chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC and
+the seconds taken (all pairs, one after another); below it the worst pair's value of
+each (lowest where higher is better, highest where lower is better).
 
     python benchmarks/sweep_quality.py --audio-dir ../shared/audio --seconds 10 \\
         "" "content_weight=2.0" "stats_layers=('bands','dbbands'),rec.init_phase='random'"
+    python benchmarks/sweep_quality.py --split benchmarks/dev_split.json --part tuning "" "content_weight=2.0"
+
+``--split FILE --part tuning|validation`` runs one half of a development set split by
+clip (see ``bench_quality.py``): choose settings on ``tuning``, report ``validation``.
+``--json FILE`` also writes every pair's figures.
 """
 
 from __future__ import annotations
