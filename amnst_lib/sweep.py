@@ -403,9 +403,11 @@ def _limit_threads(tf_threads: int | None) -> None:
     import logging
 
     logging.getLogger("amnst").setLevel(logging.ERROR)  # the random-network note is in each run.json
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)  # each job traces its own functions: no retracing warnings
     if not tf_threads:
         return
-    import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(int(tf_threads))
@@ -491,7 +493,8 @@ class SweepResult:
     Attributes
     ----------
     rows : list of dict
-        One per job, in job order (the rows of ``results.csv``).
+        One per job, in job order (the rows of ``results.csv``); jobs with the same run
+        folder (inputs and resolved settings) count once.
     out_dir : Path
     ran, reused, failed : int
         Jobs run now, found complete from an earlier sweep, failed (of those run now or before).
@@ -609,6 +612,7 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
     SweepResult
     """
     out_dir = Path(out_dir)
+    jobs = dedupe(jobs)  # one run folder, one job, one row
     runs_dir = _check_writable(out_dir).resolve()
     override_keys = list(dict.fromkeys(k for j in jobs for k, _ in j.overrides))
     # The label of a job (its point in frontier.png) names only the settings that vary.
@@ -651,10 +655,19 @@ def _execute(todo, runs_dir, results, rows, out_dir, *, scheduler, workers, tf_t
         n, threads = plan_local(len(todo), workers)
         if not scheduler:
             tf_threads = tf_threads or threads
+            shown = memory_limit
+            if memory_limit == "auto":
+                import psutil  # a dependency of distributed
+
+                shown = f"auto, {psutil.virtual_memory().total / n / 2 ** 30:.1f} GiB"
             log(f"local Dask cluster: {n} worker process(es) x {tf_threads} TensorFlow thread(s), "
-                f"memory limit {memory_limit} per worker")
-        client, cluster = _client(scheduler, n, memory_limit)
+                f"memory limit {shown} per worker")
+    quiet = logging.getLogger("distributed")  # its INFO lines (cluster start, close) are not the user's
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
+        if own:
+            client, cluster = _client(scheduler, n, memory_limit)
         futures = {client.submit(run_job, j, str(runs_dir), tf_threads, key=f"amnst-{j.name}", pure=False): j
                    for j in todo}
         bar = None
@@ -680,10 +693,11 @@ def _execute(todo, runs_dir, results, rows, out_dir, *, scheduler, workers, tf_t
             if bar:
                 bar.close()
     finally:
-        if own:
+        if own and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+        quiet.setLevel(level)
 
 
 def _scheduler_from_env() -> str | None:
@@ -694,12 +708,22 @@ def _scheduler_from_env() -> str | None:
 
 
 def _clean_stale_tmp(runs_dir: Path) -> None:
-    """Half-written run folders of attempts whose worker died (``.<name>.tmp-*``)."""
-    import shutil
+    """What attempts whose worker died left in ``runs_dir``: temporary folders, and locks of dead processes.
 
-    for p in runs_dir.glob(".*.tmp-*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
+    Called when every job is done. A lock is removed only if its process is not alive on
+    this machine (with a remote cluster, a worker's lock of a finished job is already gone).
+    """
+    from .destination import clean_stale
+
+    clean_stale(runs_dir)
+    for lock in runs_dir.glob(".amnst-lock-*"):
+        try:
+            pid = int(lock.read_text().strip() or "0")
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            lock.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
 
 
 def save_frontier(rows: list[dict], path: Path) -> Path:

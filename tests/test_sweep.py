@@ -97,6 +97,12 @@ def test_bad_jobs_csv_and_grid_are_one_clear_line(clips, tmp_path, capsys):
                  "--grid", "style_weight=2,x=", "-o", str(tmp_path / "out")]) == 2
     assert "amnst: error: cannot read the values" in capsys.readouterr().err
     assert not (tmp_path / "out" / "results.csv").exists()
+    # An output that cannot be written is refused before any job runs.
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    jobs.write_text(f"content,style\n{clips['musA']},{clips['ambA']}\n")
+    assert main(["batch", str(jobs), "-o", str(blocker / "sweep")]) == 2
+    assert "cannot write the sweep there" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------- an embedded LocalCluster
