@@ -111,6 +111,13 @@ def _mean_std(features):
     return mean, tf.sqrt(var + 1e-8)
 
 
+def _skewness(features, mean, sd):
+    """Per-example, per-channel skewness over positions: (b, c)."""
+    tf = _tf()
+    z = (features - mean[:, None, None, :]) / sd[:, None, None, :]
+    return tf.reduce_mean(z * z * z, axis=[1, 2])
+
+
 def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Content and style layer names of ``cfg`` in the namespace of ``cfg.network``.
 
@@ -168,6 +175,7 @@ class _Problem:
         # Gram matrix of each style layer, and the mean per-channel mean and spread of
         # each stats layer (on log-mel bands: what MFCC statistics summarise).
         self.style_grams, self.style_stats, self.stats_norm = [], [], []
+        self.style_skew, self.skew_norm = [], []
         ref_layers = tuple(dict.fromkeys(self.style_layers + self.stats_layers))
         if ref_layers:
             ref_net = _extractor(model, ref_layers)
@@ -175,17 +183,26 @@ class _Problem:
             n_style = style_mel.shape[1] // seg
             gram_sums = [0.0] * len(self.style_layers)
             stat_sums = [(0.0, 0.0)] * len(self.stats_layers)
+            skew_sums = [0.0] * len(self.stats_layers)
             for b0 in range(0, n_style, batch):
                 nb = min(batch, n_style - b0)
                 feats = ref_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
                 feats = dict(zip(ref_layers, feats if isinstance(feats, (list, tuple)) else [feats]))
                 gram_sums = [acc + tf.reduce_sum(_gram(feats[n]), axis=0)
                              for acc, n in zip(gram_sums, self.style_layers)]
+                moments = [_mean_std(feats[n]) for n in self.stats_layers]
                 stat_sums = [(m0 + tf.reduce_sum(m, axis=0), d0 + tf.reduce_sum(d, axis=0))
-                             for (m0, d0), (m, d) in zip(stat_sums, (_mean_std(feats[n]) for n in self.stats_layers))]
+                             for (m0, d0), (m, d) in zip(stat_sums, moments)]
+                if cfg.stats_skewness:
+                    skew_sums = [k0 + tf.reduce_sum(_skewness(feats[n], m, d), axis=0)
+                                 for k0, n, (m, d) in zip(skew_sums, self.stats_layers, moments)]
             self.style_grams = [g / n_style for g in gram_sums]
             self.style_stats = [(m / n_style, d / n_style) for m, d in stat_sums]
             self.stats_norm = [float(tf.reduce_sum(m * m) + tf.reduce_sum(d * d)) + 1e-12 for m, d in self.style_stats]
+            # Skewness is unitless: its error counts relative to the style's skewness, and
+            # never less than one unit per channel (a symmetric style has skewness ~0).
+            self.style_skew = [k / n_style for k in skew_sums] if cfg.stats_skewness else []
+            self.skew_norm = [float(tf.reduce_sum(k * k)) + float(k.shape[0]) for k in self.style_skew]
         if self.style_layers:
             if not cfg.normalize_losses:
                 # The original's unnormalised Gram (sum over positions) and its scaling.
@@ -261,10 +278,13 @@ class _Problem:
                     hw = self.style_scale[i]
                     c = tf.cast(tf.shape(g)[1], tf.float32)
                     style_loss += tf.reduce_sum(per_seg) * hw * hw / (hw * c)
-            for (mu_s, sd_s), norm, name in zip(self.style_stats, self.stats_norm, self.stats_layers):
+            for i, ((mu_s, sd_s), norm, name) in enumerate(zip(self.style_stats, self.stats_norm, self.stats_layers)):
                 mu, sd = _mean_std(by_name[name])
                 per_seg = tf.reduce_sum(tf.square(mu - mu_s) + tf.square(sd - sd_s), axis=1)
                 style_loss += tf.reduce_sum(per_seg) / norm
+                if self.style_skew:
+                    skew = _skewness(by_name[name], mu, sd)
+                    style_loss += tf.reduce_sum(tf.square(skew - self.style_skew[i])) / self.skew_norm[i]
             total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
         grad = tape.gradient(total, var)
         return total, content_loss, style_loss, grad

@@ -95,6 +95,9 @@ def add_pair_arguments(p: argparse.ArgumentParser, default_dir: Path | None) -> 
                    help=f"folder of mus*/amb* clips (default: the split's folder, else {default_dir})")
     p.add_argument("--split", type=Path, default=None, help="split file, e.g. benchmarks/dev_split.json")
     p.add_argument("--part", choices=PARTS, default=None, help="with --split: which half to run")
+    p.add_argument("--pairs", type=int, default=None, metavar="N",
+                   help="only N of the pairs, evenly spread over the sorted list (a quick screen; "
+                        "4 of a 4 x 4 half = each music and each ambience once)")
 
 
 def pairs_from_args(p: argparse.ArgumentParser, args, default_dir: Path) -> list[tuple[Path, Path]]:
@@ -109,6 +112,10 @@ def pairs_from_args(p: argparse.ArgumentParser, args, default_dir: Path) -> list
     pairs = find_pairs(audio_dir, clips)
     if not pairs:
         p.error(f"{audio_dir}: no mus* x amb* pairs of audio files")
+    if args.pairs is not None:
+        if not 1 <= args.pairs <= len(pairs):
+            p.error(f"--pairs must be in 1..{len(pairs)}")
+        pairs = [pairs[i] for i in np.round(np.linspace(0, len(pairs) - 1, args.pairs)).astype(int)]
     return pairs
 
 

@@ -23,7 +23,8 @@ def test_texture_network_shapes_and_layers(tnet):
     feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
     shapes = [tuple(f.shape) for f in feats]
     assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384),
-                      (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 128)]
+                      (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 128),
+                      (2, 1, 431, 64), (2, 1, 107, 64), (2, 128, 431, 64), (2, 1, 431, 128), (2, 1, 431, 96)]
     assert float(np.min(feats[3])) >= 0  # "wide" is ReLU
 
 
