@@ -167,9 +167,10 @@ class TransferConfig(_Settings):
         Layers whose per-channel mean and spread over time are matched to the style's
         (weighted by ``style_weight``, beside the Gram matrices). On the texture network's
         ``bands`` these are the spectral-envelope statistics that MFCCs summarise.
-    stats_skewness : bool
-        Also match each stats layer's per-channel skewness over time (the third envelope
-        moment of McDermott & Simoncelli, 2011: sparse, crackling textures are skewed).
+    skewness_layers : tuple of str
+        Layers whose per-channel skewness over time is matched to the style's (weighted by
+        ``style_weight``): the third envelope moment of McDermott & Simoncelli (2011);
+        sparse, crackling textures are skewed, steady hiss is not.
     projection_every : int
         Every this many steps (never after the last), replace the target by the mel of a
         real signal near it: ``projection_iters`` Griffin-Lim iterations, re-analysed.
@@ -204,7 +205,7 @@ class TransferConfig(_Settings):
     texture_filters: int = 512
     texture_width: int = 11
     stats_layers: tuple = ()
-    stats_skewness: bool = False
+    skewness_layers: tuple = ()
     projection_every: int = 0
     projection_iters: int = 16
 
@@ -212,7 +213,6 @@ class TransferConfig(_Settings):
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
         _check(isinstance(self.texture_filters, int) and 1 <= self.texture_filters <= 8192, f"texture_filters must be an integer in 1..8192, got {self.texture_filters!r}")
         _check(isinstance(self.texture_width, int) and 1 <= self.texture_width <= 101, f"texture_width must be an integer in 1..101, got {self.texture_width!r}")
-        _check(isinstance(self.stats_skewness, bool), f"stats_skewness must be True or False, got {self.stats_skewness!r}")
         _check(isinstance(self.projection_every, int) and self.projection_every >= 0, f"projection_every must be an integer >= 0, got {self.projection_every!r}")
         _check(isinstance(self.projection_iters, int) and self.projection_iters >= 1, f"projection_iters must be an integer >= 1, got {self.projection_iters!r}")
         _check(len(self.content_layers) + len(self.style_layers) > 0, "choose at least one content or style layer")

@@ -30,13 +30,15 @@ And the sound-texture statistics of McDermott & Simoncelli (2011) on the bands' 
 
     "envcorr": the envelopes standardised over each segment, per band (zero mean, unit
         variance): its Gram matrix is the envelopes' cross-band correlation matrix
-    "modulation": the envelopes of 32 coarser bands (adjacent bands averaged) band-passed around 1.5, 6 and 24 Hz
-        (Hann-windowed cosines of 3 periods, on envelopes centred over the segment;
-        channels band-major, 3 per band): the per-channel spread
-        that ``stats_layers`` matches is each band's modulation power in that range
+    "modulation": the envelopes of 32 coarser bands (adjacent bands averaged), divided by
+        their mean over the segment, minus 1, band-passed around 1.5, 6 and 24 Hz
+        (Hann-windowed cosines of 3 periods; channels band-major, 3 per band): the
+        per-channel spread that ``stats_layers`` matches is each band's modulation depth
+        in that range (the root of its modulation power relative to the mean squared)
+    "envelopes": the compressed envelopes themselves ``linbands ** 0.3``
 
-Envelope moments (mean, spread and, with ``TransferConfig.stats_skewness``, skewness) are
-matched by naming a layer in ``stats_layers``.
+Envelope moments are matched by naming a layer in ``stats_layers`` (mean and spread) and
+in ``TransferConfig.skewness_layers`` (skewness).
 
 Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
 """
@@ -51,7 +53,7 @@ from .errors import LayerError, ParameterError
 
 #: Feature layers in depth order.
 TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands",
-                  "short", "long", "local", "envcorr", "modulation")
+                  "short", "long", "local", "envcorr", "modulation", "envelopes")
 
 #: Filter lengths (frames) of the "short" layer, and of the "long" layer after its time pooling.
 SHORT_WIDTH = 3
@@ -154,7 +156,7 @@ def _random_conv(name, n_filters, kernel_shape, fan_in_channels, seed_key, seed,
 
 
 def _extra_layers(inp, logmel, pooled, linbands, analysis, seed, n_filters, frames, n_mels):
-    """The layers appended after ``linbands``: short, long, local, envcorr, modulation (in that order)."""
+    """The layers appended after ``linbands``: short, long, local, envcorr, modulation, envelopes (in that order)."""
     n_bands = pooled.shape[-1]
     outs = []
     # Own random streams (seed, k): the wide layer's filters stay what they were.
@@ -177,13 +179,16 @@ def _extra_layers(inp, logmel, pooled, linbands, analysis, seed, n_filters, fram
     outs.append(keras.layers.Lambda(_standardise_over_time, name="envcorr")(env))
     n_coarse = min(MODULATION_BANDS, n_bands)
     group = keras.ops.convert_to_tensor(_grouping_matrix(n_bands, n_coarse))
-    # Centred over the segment first, so the zero padding at its edges is no step.
-    coarse = keras.layers.Lambda(lambda u: keras.ops.matmul(u - keras.ops.mean(u, axis=2, keepdims=True), group),
+    # Relative to each band's mean over the segment (modulation depth, not level: a quieter
+    # band cannot pass for a steadier one), and centred, so the zero padding at the
+    # segment's edges is no step.
+    coarse = keras.layers.Lambda(lambda u: _relative_to_mean(keras.ops.matmul(u, group)),
                                  name="coarse_envelopes")(env)
     kernel = modulation_filters(analysis.sr / analysis.hop_length)
     dw = keras.layers.DepthwiseConv2D((1, kernel.shape[0]), depth_multiplier=len(MODULATION_HZ), padding="same",
                                       use_bias=False, name="modulation", trainable=False)
     outs.append(dw(coarse))
+    outs.append(env)
     dw.set_weights([np.broadcast_to(kernel[None, :, None, :],
                                     (1, kernel.shape[0], n_coarse, len(MODULATION_HZ))).astype(np.float32)])
     return outs
@@ -194,6 +199,11 @@ def _grouping_matrix(n: int, groups: int) -> np.ndarray:
     owner = np.arange(n) * groups // n
     m = (owner[:, None] == np.arange(groups)[None, :]).astype(np.float32)
     return m / m.sum(axis=0, keepdims=True)
+
+
+def _relative_to_mean(t):
+    """(b, 1, T, c) -> t / mean_T(t) - 1 per example and channel."""
+    return t / (keras.ops.mean(t, axis=2, keepdims=True) + 1e-8) - 1.0
 
 
 def _standardise_over_time(t):

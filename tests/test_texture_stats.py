@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from amnst_lib import transfer
-from amnst_lib.config import PRESETS, AnalysisConfig, RunConfig, TransferConfig
-from amnst_lib.errors import ParameterError
+from amnst_lib.config import PRESETS, AnalysisConfig, RunConfig
 from amnst_lib.texture import (ENVELOPE_POWER, MODULATION_HZ, TEXTURE_LAYERS, build_texture_network,
                                modulation_filters)
 
@@ -97,6 +96,8 @@ def test_modulation_layer_measures_a_sinusoidal_envelope(tnet):
     assert np.all(spread[:, 0] < 0.3 * spread[:, 1]) and np.all(spread[:, 2] < 0.3 * spread[:, 1])
     steady = layer(tnet, "modulation", np.ones_like(mel))
     assert np.abs(steady).max() < 1e-5  # no modulation, no power
+    # Depth, not level: the same envelope 10 dB quieter has the same modulation.
+    np.testing.assert_allclose(layer(tnet, "modulation", mel * 10 ** -0.5)[0], out, rtol=1e-3, atol=1e-5)
 
 
 def test_skewness_of_known_distributions():
@@ -109,6 +110,12 @@ def test_skewness_of_known_distributions():
     assert abs(skew[0]) < 0.03 and skew[1] == pytest.approx(2.0, abs=0.1)  # Gaussian 0, exponential 2
 
 
+def test_envelopes_layer_is_the_compressed_band_magnitude(tnet):
+    x = np.random.default_rng(5).random((A.n_mels, A.segment_frames)).astype(np.float32)
+    lin = layer(tnet, "linbands", x)
+    np.testing.assert_allclose(layer(tnet, "envelopes", x), (lin + 1e-8) ** ENVELOPE_POWER, rtol=1e-5)
+
+
 def test_skewness_term_is_zero_on_the_style_itself_and_adds_otherwise(tnet):
     rng = np.random.default_rng(1)
     style = rng.exponential(1.0, (A.n_mels, A.segment_frames)).astype(np.float32) ** 3  # skewed bands
@@ -119,22 +126,24 @@ def test_skewness_term_is_zero_on_the_style_itself_and_adds_otherwise(tnet):
     def first_style_loss(c, **changes):
         return transfer.style_transfer(c, style, tnet, cfg.replace(**changes), A, progress=False).history[0]["style"]
 
-    assert first_style_loss(style, stats_skewness=True) < 1e-6
-    assert first_style_loss(content, stats_skewness=True) > first_style_loss(content) + 1e-3
+    assert first_style_loss(style, skewness_layers=("envelopes",)) < 1e-6
+    assert first_style_loss(content, skewness_layers=("envelopes",)) > first_style_loss(content) + 1e-3
 
 
 def test_new_style_layers_run_and_the_loss_falls(mels, tnet):
     cfg = PRESETS["default"].replace(iterations=12, projection_every=0, texture_filters=16,
                                      style_layers=("bands", "wide", "short", "long", "local", "envcorr"),
-                                     stats_layers=("bands", "modulation"), stats_skewness=True)
+                                     stats_layers=("bands", "modulation"), skewness_layers=("envelopes",))
     r = transfer.style_transfer(*mels, tnet, cfg, A, progress=False)
     assert r.style_layers == ("bands", "wide", "short", "long", "local", "envcorr")
     assert r.history[-1]["style"] < 0.7 * r.history[0]["style"] and np.all(np.isfinite(r.mel))
 
 
-def test_stats_skewness_setting_is_checked_and_old_records_rerun_without_it():
-    with pytest.raises(ParameterError, match="stats_skewness"):
-        TransferConfig(stats_skewness="yes")
+def test_skewness_layers_are_checked_and_old_records_rerun_without_them():
+    from amnst_lib.errors import LayerError
+
+    with pytest.raises(LayerError, match="envelopes"):
+        transfer.resolve_config_layers(PRESETS["default"].replace(skewness_layers=("nope",)))
     old = RunConfig().to_dict()
-    del old["transfer"]["stats_skewness"]  # a run.json from before the field
-    assert RunConfig.from_dict(old).transfer.stats_skewness is False
+    del old["transfer"]["skewness_layers"]  # a run.json from before the field
+    assert RunConfig.from_dict(old).transfer.skewness_layers == ()
