@@ -206,7 +206,7 @@ def _publish(tmp_dir: Path, out_dir: Path) -> None:
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
                  overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
-                 model=None) -> RunResult:
+                 model=None, on_phase=None) -> RunResult:
     """Style-transfer ``style`` onto ``content`` and (optionally) write a run folder.
 
     Parameters
@@ -233,6 +233,10 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         Compute the quality figures (a few seconds per minute of audio).
     model : keras.Model or None
         A ready network to reuse across runs; ``weights`` is then ignored.
+    on_phase : callable or None
+        Called with a short name as each phase starts ("loading audio", "style transfer",
+        "reconstructing audio (Griffin-Lim, 128 iterations)", ...), e.g. by the notebook
+        form to say what is running.
 
     Returns
     -------
@@ -257,7 +261,9 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     from .transfer import resolve_config_layers
 
     resolve_config_layers(t_cfg)  # fail early, before loading
+    phase_started = on_phase if on_phase is not None else (lambda _name: None)
     timings = {}
+    phase_started("loading audio")
     t0 = time.perf_counter()
     content_path, style_path = Path(content), Path(style)
     y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
@@ -265,12 +271,14 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     timings["load"] = time.perf_counter() - t0
 
     if model is None:
+        phase_started("building the network")
         model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
     else:
         weights_info = {"trained": None, "note": "network supplied by the caller"}
     if weights_info.get("trained") is False:
         log.warning(weights_info["note"])
 
+    phase_started("analysing the inputs (mel spectrograms)")
     t1 = time.perf_counter()
     content_mel = mel_spectrogram(y_content, a)
     style_mel = mel_spectrogram(y_style, a)
@@ -278,6 +286,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     phase = stft_phase(y_content, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
     timings["analysis"] = time.perf_counter() - t1
 
+    phase_started("style transfer")
     t2 = time.perf_counter()
     status, error = "ok", None
     try:
@@ -293,6 +302,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         out_mel = out_mel[:, : segments_to_reconstruct * a.segment_frames]
     n_samples = min(len(y_content), (out_mel.shape[1] - 1) * a.hop_length + 1)
     n_samples = max(n_samples, a.hop_length)
+    phase_started(f"reconstructing audio (Griffin-Lim, {r_cfg.n_iter} iterations)")
     t3 = time.perf_counter()
     S = mel_to_stft(out_mel, a)
     y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
@@ -304,6 +314,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
 
     metrics = {}
     if compute_metrics:
+        phase_started("measuring quality")
         t4 = time.perf_counter()
         from .metrics import evaluate
 
@@ -339,6 +350,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
                     output_mel=out_mel, history=result.history, rollbacks=result.rollbacks,
                     metrics=metrics, record=record, weights_info=weights_info)
     if out_dir is not None:
+        phase_started("writing the run folder")
         _write_run_folder(run, out_dir, a)
     if error is not None:
         raise error
