@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -191,6 +192,105 @@ def run_transfer_command(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- amnst train
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``amnst train`` arguments to a parser."""
+    parser.add_argument("data_dir", metavar="DATA_DIR",
+                        help="GTZAN folder (Kaggle: Data/genres_original/...; Marsyas: genres/...) or a generated "
+                             "miniature (python -m amnst_lib.dataset make-miniature)")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, the original's)")
+    parser.add_argument("--split", default="track", metavar="track|segment|FILE",
+                        help="'track' (default): seeded split by track, fair; 'segment': the original's split by "
+                             "segment, LEAKY (tracks on both sides), to reproduce its figures; or a CSV of "
+                             "track_id,subset rows (e.g. the artist-filtered split)")
+    parser.add_argument("-o", "--out", metavar="DIR", default="runs/genre_cnn",
+                        help="output folder (default runs/genre_cnn); never replaced without --overwrite")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument("--batch-size", type=int, default=32, help="segments per optimiser step (default 32)")
+    parser.add_argument("--micro-batch", type=int, dest="micro_batch_size", metavar="N",
+                        help="segments per forward/backward pass; the gradient of the whole batch is accumulated "
+                             "over them (default 8: ~1.5 GiB peak; --micro-batch 32 runs the original's whole "
+                             "batches, ~3.9 GiB on a CPU)")
+    parser.add_argument("--lr", type=float, default=1e-3, dest="learning_rate", help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--val-fraction", type=float, default=0.2, help="share of each genre's tracks for validation")
+    parser.add_argument("--test-fraction", type=float, default=0.0,
+                        help="share of each genre's tracks held out for a final test (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of split, shuffling and initialisation")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where the feature cache goes (default DATA_DIR/.amnst_cache, or ~/.cache/amnst)")
+    parser.add_argument("--verify-cache", choices=("sample", "full", "none"), default="sample",
+                        help="checksums to re-check when reusing a cache (default: a sample of tracks)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def run_train_command(args) -> int:
+    """Run ``amnst train`` from parsed arguments; returns the exit status."""
+    from .training import summary, train
+
+    result = train(args.data_dir, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                   micro_batch_size=args.micro_batch_size,
+                   learning_rate=args.learning_rate, split=args.split, val_fraction=args.val_fraction,
+                   test_fraction=args.test_fraction, seed=args.seed, cache_dir=args.cache_dir,
+                   verify_cache=args.verify_cache, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    if args.quiet:
+        print(summary(result.card))
+    print(f"wrote {result.out_dir}")
+    return 0
+
+
+# --------------------------------------------------------------------------- amnst evaluate
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``amnst evaluate OUTPUT --content C --style S [--json FILE] [--overwrite]``."""
+    parser.add_argument("output", help="the style-transfer output to measure (audio file)")
+    parser.add_argument("--content", required=True, help="the content (music) file it was made from")
+    parser.add_argument("--style", required=True, help="the style (ambience) file it was made from")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures to this JSON file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing JSON file")
+    parser.add_argument("--sr", type=int, default=22050, help="sample rate to analyse at, Hz (default 22050)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="use only the first this many seconds of each file")
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity
+    return value
+
+
+def run_evaluate_command(args: argparse.Namespace) -> int:
+    """Run ``amnst evaluate``: print the table, write the JSON if asked; returns 0.
+
+    Raises
+    ------
+    AmnstError
+        Unreadable input (AudioFileError), or a JSON file that exists without
+        ``--overwrite`` (OutputExistsError, checked before any work). The caller prints
+        the message and exits with ``exc.exit_code``.
+    """
+    from .audio import atomic_write
+    from .errors import OutputExistsError
+    from .metrics import evaluate_files, format_table
+
+    json_path = Path(args.json) if args.json else None
+    if json_path is not None and json_path.exists() and not args.overwrite:
+        raise OutputExistsError(f"{json_path}: already exists; pass --overwrite to replace it.")
+    metrics = evaluate_files(args.output, args.content, args.style, sr=args.sr,
+                             max_seconds=args.max_seconds)
+    print(format_table(metrics))
+    if json_path is not None:
+        record = {"output": str(args.output), "content": str(args.content), "style": str(args.style),
+                  "sr": args.sr, "max_seconds": args.max_seconds,
+                  "metrics": {k: _json_safe(v) for k, v in metrics.items()}}
+        text = json.dumps(record, indent=2) + "\n"
+        atomic_write(json_path, lambda tmp: Path(tmp).write_text(text), overwrite=args.overwrite)
+        print(f"wrote {json_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- the parser
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amnst", description="Ambience-to-music neural style transfer (AM-NST).")
@@ -202,14 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_transfer_arguments(p)
     p.set_defaults(func=run_transfer_command)
 
-    from .training import add_train_arguments, run_train_command
-
     p = sub.add_parser("train", help="train the genre classifier (GTZAN or the generated miniature)",
                        description="Train the genre-classification CNN whose layers the transfer uses.")
     add_train_arguments(p)
     p.set_defaults(func=run_train_command)
-
-    from .metrics import add_evaluate_arguments, run_evaluate_command
 
     p = sub.add_parser("evaluate", help="measure a result: content kept, style taken on, noise",
                        description="Quality figures for any output WAV against its content and style.")
@@ -230,6 +326,49 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("amnst: interrupted", file=sys.stderr)
         return 130
+
+
+
+# --------------------------------------------------------------------------- python -m amnst_lib.dataset
+
+def build_dataset_parser() -> argparse.ArgumentParser:
+    """``python -m amnst_lib.dataset make-miniature OUT_DIR [...]`` / ``list DATA_DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m amnst_lib.dataset",
+                                     description="GTZAN helpers: generate a miniature, or list a dataset.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    mk = sub.add_parser("make-miniature", help="write a synthesised miniature GTZAN")
+    mk.add_argument("out_dir")
+    mk.add_argument("--tracks-per-class", type=int, default=5)
+    mk.add_argument("--seconds", type=float, default=30.0)
+    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--layout", choices=("kaggle", "marsyas"), default="kaggle")
+    mk.add_argument("--overwrite", action="store_true")
+    ls = sub.add_parser("list", help="check a dataset folder: tracks per genre and skipped files")
+    ls.add_argument("data_dir")
+    return parser
+
+
+def dataset_main(argv=None) -> int:
+    """Run ``python -m amnst_lib.dataset``; returns the exit status."""
+    from .dataset import find_tracks, make_miniature
+
+    args = build_dataset_parser().parse_args(argv)
+    try:
+        if args.command == "make-miniature":
+            root = make_miniature(args.out_dir, tracks_per_class=args.tracks_per_class, seconds=args.seconds,
+                                  seed=args.seed, layout=args.layout, overwrite=args.overwrite)
+            print(f"wrote {10 * args.tracks_per_class} tracks to {root}")
+        else:
+            ds = find_tracks(args.data_dir, warn=False)
+            print(f"{ds.root} ({ds.layout} layout): {len(ds.tracks)} readable tracks")
+            for genre, count in ds.counts().items():
+                print(f"  {genre:10s} {count}")
+            for path, why in ds.skipped:
+                print(f"  skipped {path}: {why}")
+    except AmnstError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
 
 
 if __name__ == "__main__":

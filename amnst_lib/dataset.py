@@ -16,7 +16,6 @@ Run ``python -m amnst_lib.dataset make-miniature OUT_DIR`` to write one.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import sys
@@ -608,40 +607,7 @@ def make_miniature(out_dir, *, tracks_per_class: int = 5, seconds: float = 30.0,
     return out_dir
 
 
-def main(argv=None) -> int:
-    """``python -m amnst_lib.dataset make-miniature OUT_DIR [...]``."""
-    from .errors import AmnstError
+if __name__ == "__main__":  # ``python -m amnst_lib.dataset ...``; parsing lives in cli
+    from amnst_lib.cli import dataset_main
 
-    parser = argparse.ArgumentParser(prog="python -m amnst_lib.dataset",
-                                     description="GTZAN helpers: generate a miniature, or list a dataset.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    mk = sub.add_parser("make-miniature", help="write a synthesised miniature GTZAN")
-    mk.add_argument("out_dir")
-    mk.add_argument("--tracks-per-class", type=int, default=5)
-    mk.add_argument("--seconds", type=float, default=30.0)
-    mk.add_argument("--seed", type=int, default=0)
-    mk.add_argument("--layout", choices=("kaggle", "marsyas"), default="kaggle")
-    mk.add_argument("--overwrite", action="store_true")
-    ls = sub.add_parser("list", help="check a dataset folder: tracks per genre and skipped files")
-    ls.add_argument("data_dir")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "make-miniature":
-            root = make_miniature(args.out_dir, tracks_per_class=args.tracks_per_class, seconds=args.seconds,
-                                  seed=args.seed, layout=args.layout, overwrite=args.overwrite)
-            print(f"wrote {10 * args.tracks_per_class} tracks to {root}")
-        else:
-            ds = find_tracks(args.data_dir, warn=False)
-            print(f"{ds.root} ({ds.layout} layout): {len(ds.tracks)} readable tracks")
-            for genre, count in ds.counts().items():
-                print(f"  {genre:10s} {count}")
-            for path, why in ds.skipped:
-                print(f"  skipped {path}: {why}")
-    except AmnstError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(dataset_main())

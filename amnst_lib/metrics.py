@@ -27,20 +27,17 @@ from issue 6 (a development target for our benchmarks, not a verdict on anyone's
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import sys
 import warnings
-from pathlib import Path
 from typing import NamedTuple
 
 import librosa
 import numpy as np
 
-from .audio import atomic_write, load_audio
+from .audio import load_audio
 from .config import AnalysisConfig
-from .errors import OutputExistsError, ParameterError
+from .errors import ParameterError
 from .spectrum import mel_spectral_convergence, mel_spectrogram
 
 # Our own analysis settings, deliberately unlike the transfer's (1024/256, 384 mels), so
@@ -585,58 +582,7 @@ def format_table(metrics: dict) -> str:
     return "\n".join([QUALITY_TITLE + " (see amnst_lib.metrics):"] + lines)
 
 
-# --------------------------------------------------------------------------- command line
+if __name__ == "__main__":  # ``python -m amnst_lib.metrics ...`` is ``amnst evaluate ...``; parsing lives in cli
+    from amnst_lib.cli import main
 
-def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``amnst evaluate OUTPUT --content C --style S [--json FILE] [--overwrite]``."""
-    parser.add_argument("output", help="the style-transfer output to measure (audio file)")
-    parser.add_argument("--content", required=True, help="the content (music) file it was made from")
-    parser.add_argument("--style", required=True, help="the style (ambience) file it was made from")
-    parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures to this JSON file")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing JSON file")
-    parser.add_argument("--sr", type=int, default=22050, help="sample rate to analyse at, Hz (default 22050)")
-    parser.add_argument("--max-seconds", type=float, default=None,
-                        help="use only the first this many seconds of each file")
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not np.isfinite(value):
-        return None  # JSON has no NaN
-    return value
-
-
-def run_evaluate_command(args: argparse.Namespace) -> int:
-    """Run ``amnst evaluate``: print the table, write the JSON if asked; returns 0.
-
-    Raises
-    ------
-    AmnstError
-        Unreadable input (AudioFileError), or a JSON file that exists without
-        ``--overwrite`` (OutputExistsError, checked before any work). The caller prints
-        the message and exits with ``exc.exit_code``.
-    """
-    json_path = Path(args.json) if args.json else None
-    if json_path is not None and json_path.exists() and not args.overwrite:
-        raise OutputExistsError(f"{json_path}: already exists; pass --overwrite to replace it.")
-    metrics = evaluate_files(args.output, args.content, args.style, sr=args.sr,
-                             max_seconds=args.max_seconds)
-    print(format_table(metrics))
-    if json_path is not None:
-        record = {"output": str(args.output), "content": str(args.content), "style": str(args.style),
-                  "sr": args.sr, "max_seconds": args.max_seconds,
-                  "metrics": {k: _json_safe(v) for k, v in metrics.items()}}
-        text = json.dumps(record, indent=2) + "\n"
-        atomic_write(json_path, lambda tmp: Path(tmp).write_text(text), overwrite=args.overwrite)
-        print(f"wrote {json_path}")
-    return 0
-
-
-def main(argv=None) -> int:
-    """``python -m amnst_lib.metrics ...`` is ``amnst evaluate ...`` (one code path, one error format)."""
-    from .cli import main as cli_main
-
-    return cli_main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["evaluate", *sys.argv[1:]]))

@@ -11,13 +11,12 @@ a confusion matrix and learning curves, and the weights are saved as
 ``genre_cnn.weights.h5`` with a ``model_card.json`` that records settings, split, data
 fingerprint and accuracies. ``amnst transfer --weights .../genre_cnn.weights.h5`` uses them.
 
-TensorFlow is imported inside the functions that need it, so that building the command
-line parser stays fast.
+TensorFlow is imported inside the functions that need it, so that importing this module
+(and building the ``amnst train`` parser in :mod:`amnst_lib.cli`) stays fast.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import time
@@ -510,59 +509,7 @@ def summary(card: dict) -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------------------
-# Command line
+if __name__ == "__main__":  # ``python -m amnst_lib.training ...`` is ``amnst train ...``; parsing lives in cli
+    from amnst_lib.cli import main
 
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``amnst train`` arguments to a parser."""
-    parser.add_argument("data_dir", metavar="DATA_DIR",
-                        help="GTZAN folder (Kaggle: Data/genres_original/...; Marsyas: genres/...) or a generated "
-                             "miniature (python -m amnst_lib.dataset make-miniature)")
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, the original's)")
-    parser.add_argument("--split", default="track", metavar="track|segment|FILE",
-                        help="'track' (default): seeded split by track, fair; 'segment': the original's split by "
-                             "segment, LEAKY (tracks on both sides), to reproduce its figures; or a CSV of "
-                             "track_id,subset rows (e.g. the artist-filtered split)")
-    parser.add_argument("-o", "--out", metavar="DIR", default="runs/genre_cnn",
-                        help="output folder (default runs/genre_cnn); never replaced without --overwrite")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    parser.add_argument("--batch-size", type=int, default=32, help="segments per optimiser step (default 32)")
-    parser.add_argument("--micro-batch", type=int, dest="micro_batch_size", metavar="N",
-                        help="segments per forward/backward pass; the gradient of the whole batch is accumulated "
-                             "over them (default 8: ~1.5 GiB peak; --micro-batch 32 runs the original's whole "
-                             "batches, ~3.9 GiB on a CPU)")
-    parser.add_argument("--lr", type=float, default=1e-3, dest="learning_rate", help="Adam learning rate (default 1e-3)")
-    parser.add_argument("--val-fraction", type=float, default=0.2, help="share of each genre's tracks for validation")
-    parser.add_argument("--test-fraction", type=float, default=0.0,
-                        help="share of each genre's tracks held out for a final test (default 0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of split, shuffling and initialisation")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where the feature cache goes (default DATA_DIR/.amnst_cache, or ~/.cache/amnst)")
-    parser.add_argument("--verify-cache", choices=("sample", "full", "none"), default="sample",
-                        help="checksums to re-check when reusing a cache (default: a sample of tracks)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-
-
-def run_train_command(args) -> int:
-    """Run ``amnst train`` from parsed arguments; returns the exit status."""
-    result = train(args.data_dir, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                   micro_batch_size=args.micro_batch_size,
-                   learning_rate=args.learning_rate, split=args.split, val_fraction=args.val_fraction,
-                   test_fraction=args.test_fraction, seed=args.seed, cache_dir=args.cache_dir,
-                   verify_cache=args.verify_cache, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
-    if args.quiet:
-        print(summary(result.card))
-    print(f"wrote {result.out_dir}")
-    return 0
-
-
-def main(argv=None) -> int:
-    """``python -m amnst_lib.training ...`` is ``amnst train ...`` (one code path, one error format)."""
-    from .cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from amnst_lib import metrics
+from amnst_lib import cli, metrics
 from amnst_lib.config import AnalysisConfig
 from amnst_lib.errors import AudioFileError, OutputExistsError, ParameterError
 from amnst_lib.spectrum import mel_spectrogram
@@ -217,7 +217,7 @@ def test_metric_info_covers_every_key():
 
 def _parse(argv):
     parser = argparse.ArgumentParser()
-    metrics.add_evaluate_arguments(parser)
+    cli.add_evaluate_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -236,14 +236,14 @@ def test_run_evaluate_command_prints_table_and_writes_json(short_clips, tmp_path
     out_json = tmp_path / "m.json"
     argv = [str(short_clips["out"]), "--content", str(short_clips["content"]),
             "--style", str(short_clips["style"]), "--json", str(out_json)]
-    assert metrics.run_evaluate_command(_parse(argv)) == 0
+    assert cli.run_evaluate_command(_parse(argv)) == 0
     printed = capsys.readouterr().out
     assert "chroma similarity" in printed and "superposition" in printed
     record = json.loads(out_json.read_text())
     assert set(record["metrics"]) == set(metrics.METRIC_KEYS)
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        metrics.run_evaluate_command(_parse(argv))
-    assert metrics.run_evaluate_command(_parse(argv + ["--overwrite"])) == 0
+        cli.run_evaluate_command(_parse(argv))
+    assert cli.run_evaluate_command(_parse(argv + ["--overwrite"])) == 0
 
 
 def _module(*argv):

@@ -49,28 +49,36 @@ def test_notebook_has_a_parameters_cell_and_a_kernelspec(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_starts_with_a_colab_setup_cell(path):
-    first = _cells(path)[0]
-    assert first.cell_type == "code"
-    assert "google.colab" in first.source and "IN_COLAB" in first.source
-    assert "pip install" in first.source
+def test_notebook_opens_with_title_then_setup_then_parameters(path):
+    title, setup, params = _cells(path)[:3]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} ")
+    intro = [line for line in title.source.splitlines()[1:] if line.strip()]
+    assert 1 <= len(intro) <= 3, f"{path.name}: the title cell holds a short introduction only"
+    assert setup.cell_type == "code"
+    assert "google.colab" in setup.source and "IN_COLAB" in setup.source and "pip install" in setup.source
+    assert "parameters" in params.metadata.get("tags", [])
 
 
-def test_generated_notebooks_match_their_generator():
-    """The committed notebooks are what notebooks/_build_notebooks.py writes."""
+def test_every_notebook_has_its_jupytext_source_and_no_other_files():
     here = runner.notebooks_dir()
-    sys.path.insert(0, str(here))
-    try:
-        import _build_notebooks as build
-    finally:
-        sys.path.remove(str(here))
-    books = {"01_audio_preprocessing.ipynb": build.notebook(build.NB01, build.NB01_CI, ""),
-             "02_genre_classifier_training.ipynb": build.notebook(build.NB02, build.NB02_CI, ""),
-             "03_style_transfer.ipynb": build.notebook(build.NB03, build.NB03_CI, "")}
-    for name, nb in books.items():
-        committed = nbformat.read(str(here / name), as_version=4)
-        assert [c.source for c in committed.cells] == [c.source for c in nb.cells], \
-            f"{name} differs from _build_notebooks.py; run python notebooks/_build_notebooks.py"
+    assert {p.stem for p in here.glob("[0-9][0-9]_*.py")} == {p.stem for p in NOTEBOOKS}
+    assert not list(here.glob("_*.py")), "the notebooks have no generator: their .py files are the source"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_in_sync_with_its_jupytext_source(path):
+    """notebooks/NN_name.py (jupytext percent format) is the source; the .ipynb is its pair."""
+    import jupytext
+
+    source = jupytext.read(path.with_suffix(".py"))
+    committed = nbformat.read(str(path), as_version=4)
+    fix = f"edit {path.stem}.py, then run: jupytext --sync notebooks/{path.stem}.py"
+    assert len(committed.cells) == len(source.cells), f"{path.name}: cell count differs; {fix}"
+    for i, (a, b) in enumerate(zip(committed.cells, source.cells)):
+        assert (a.cell_type, a.source) == (b.cell_type, b.source), f"{path.name} cell {i} differs; {fix}"
+        assert a.metadata.get("tags", []) == b.metadata.get("tags", []), f"{path.name} cell {i} tags; {fix}"
+    for key in ("amnst", "colab", "kernelspec"):
+        assert committed.metadata.get(key) == source.metadata.get(key), f"{path.name} metadata {key}; {fix}"
 
 
 def test_ci_parameters_are_declared_by_the_notebooks():

@@ -17,7 +17,7 @@ import pytest
 from amnst_lib.dataset import GENRES, find_tracks, make_miniature
 from amnst_lib.errors import DatasetError, OutputExistsError
 from amnst_lib.features import build_cache
-from amnst_lib.training import (CARD_FILE, LOG_FILE, WEIGHTS_FILE, evaluate, main, make_split, train,
+from amnst_lib.training import (CARD_FILE, LOG_FILE, WEIGHTS_FILE, evaluate, make_split, train,
                                 vote_tracks)
 
 CHANCE = 1 / len(GENRES)
@@ -121,6 +121,8 @@ def test_vote_over_segments():
 
 
 def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
-    assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    from amnst_lib.cli import main
+
+    assert main(["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("amnst: error: ") and "Kaggle" in err and "Traceback" not in err

@@ -1,0 +1,163 @@
+# ---
+# jupyter:
+#   amnst:
+#     ci_parameters:
+#       griffin_lim_iterations: 8
+#       iterations_for_nst: 3
+#       max_seconds: 3.0
+#       print_frequency: 1
+#       segments_to_include: 1
+#   colab:
+#     name: AM-NST 03 style transfer
+#     provenance: []
+#   jupytext:
+#     notebook_metadata_filter: amnst,colab,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Style transfer
+#
+# Pick a piece of music (the **content**) and an ambience recording (the **style**) and make
+# audio that keeps the music's notes with the ambience's timbre; then listen and measure.
+
+# %%
+# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# In JupyterLab or headless (papermill) this cell does nothing.
+import sys
+
+IN_COLAB = "google.colab" in sys.modules
+REPO_URL = "https://github.com/amnst-project/amnst"  # a fork? put its URL here
+MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive/... as the audio folder
+
+if IN_COLAB:
+    # !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
+    # !pip install --quiet /content/amnst
+    if MOUNT_DRIVE:
+        from google.colab import drive
+        drive.mount("/content/drive")
+
+# %% tags=["parameters"]
+# Parameters: the original Colab form's fields, plus `preset`. The form below starts from
+# these values; headless (papermill) they alone drive the run. Fields set to None take the
+# preset's value: "default" is this project's tuned settings (the random-filter texture
+# network: content harmony, style bands + wide, level stats on bands + dbbands + linbands; 65 steps with a
+# consistency projection every 15), "original" the original form's values on
+# its genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 steps).
+preset = "default"  # "default" or "original"
+network = None  # None: the preset's; "texture" or "genre_cnn" (its layers then come from that network's preset)
+audio_dir = ""  # folder of audio files; empty: the bundled examples (Drive: "/content/drive/MyDrive/...")
+content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its number in audio_dir
+style = "amb04_stream.wav"  # ambience: a file name or its number
+weights_file = ""  # trained genre-CNN weights (.weights.h5 or the original's .npy; needs preset "original"); empty: none
+segments_to_include = 5  # 5 s segments to use (0: the whole clip)
+content_layers = None  # layer names or indices of the network: texture 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail, 5 harmony, 6 dbbands, 7 linbands;
+style_layers = None  #   genre CNN 0 identity, 2 conv1, 4 conv2, ... 16 conv8 (e.g. ["conv2", "conv4"])
+content_weight = None  # None: the preset's (default 3.3, original 50.0)
+style_weight = None  # (default 4.0, original 10.0)
+target_type = None  # content, style, zero, random or mix (both presets: content)
+iterations_for_nst = None  # (default 65, original 100)
+initial_learning_rate = None  # 0: the optimiser's default, 0.02 (preset default 0.085, original 0)
+decay_steps = None  # (10)
+decay_rate = None  # (1.0)
+print_frequency = None  # (10)
+decay_on_excess = None  # (True)
+rollback_on_excess = True
+max_retries_on_excess = None  # (20)
+history_buffer_size = None  # (10)
+target_segments_to_reconstruct = 0  # 0: all
+play_content_and_style = True
+max_seconds = 0.0  # load only the first seconds of each file (0: all)
+griffin_lim_iterations = 128
+out_dir = ""  # where run folders go; empty: outputs/notebook_runs in the repository
+run_on_open = True  # run once with these values when the notebook is run top to bottom
+ci = False  # True in CI runs: a refused or failed run fails the notebook
+
+# %% [markdown]
+# ## How it works
+#
+# Layers of a feature network compare the two, and a mel spectrogram is optimised to keep
+# the content's notes while taking on the style's texture.
+#
+# The **preset** chooses the network and fills the layers, weights and optimisation fields:
+# `default` is this project's tuned settings, a wide layer of random filters (the texture
+# network, random by design) that moves the timbre far more than the genre classifier's
+# layers do (see `benchmarks/README.md`); `original` is the original Colab form's values on
+# its genre CNN, the one to use with trained weights (`weights_file`, from notebook 02).
+#
+# The form below mirrors the original Colab form. Change any field and press **Run**: the
+# progress bar, then players, spectrograms, the loss curve and the quality figures appear
+# under it. Run top to bottom (or headless), the notebook makes one run with the
+# `parameters` cell's values and shows it in the cells further down.
+
+# %%
+# %matplotlib inline
+from IPython.display import display
+
+from amnst_lib.form import DEFAULTS, build_transfer_form
+from amnst_lib.notebook_utils import audio_player, default_output_dir, metrics_table, table, _analysis_config
+from amnst_lib.plots import plot_loss, plot_mels
+
+values = {name: globals()[name] for name in DEFAULTS}
+values["out_dir"] = out_dir or str(default_output_dir())
+form = build_transfer_form(values=values)
+form.widget
+
+# %% [markdown]
+# ## One run with the parameters
+#
+# Invalid values are reported as a message beside the form (and printed here), not as an error.
+
+# %%
+result = form.run(show_results=False) if run_on_open else None
+if form.message:
+    print(form.message)
+if ci and result is None:
+    raise RuntimeError(f"the run did not complete: {form.message or 'run_on_open is False'}")
+if result is not None:
+    print(f"{len(result.output) / result.sr:.1f} s of output, {len(result.history)} steps, "
+          f"weights: {'trained' if result.weights_info.get('trained') else 'random (untrained)'}")
+    print("written to", result.wav_path)
+
+# %% [markdown]
+# ## Listen
+#
+# Content (the music), style (the ambience) and the output. A good transfer (the original
+# author's criteria): the content's melody and harmony remain, the style's timbre and
+# acoustics are present without being merely mixed in, and there is little noise.
+
+# %%
+if result is not None:
+    rows = [("content", audio_player(result.content, result.sr)), ("style", audio_player(result.style, result.sr))]
+    rows = (rows if play_content_and_style else []) + [("output", audio_player(result.output, result.sr))]
+    display(table(rows, ["", "player"]))
+
+# %% [markdown]
+# ## Spectrograms and loss
+
+# %%
+if result is not None:
+    display(plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
+                      _analysis_config(result)))
+
+# %%
+if result is not None:
+    display(plot_loss(result.history, title="Loss per step (log scale)"))
+
+# %% [markdown]
+# ## Quality figures
+#
+# Measured on the written audio (see `amnst_lib.metrics`): how much of the content's harmony
+# and rhythm survive, how far the timbre moved towards the style, whether the output is just
+# a mix of the two, and how faithfully the mel spectrogram was turned back into sound.
+
+# %%
+if result is not None:
+    display(metrics_table(result.metrics))
