@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test install notebooks bench clean
+.PHONY: demo test test-browser install notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The notebooks in JupyterLab + Debian's chromium (apt-get install chromium), driven by
+# Playwright (no browser download); screenshots in outputs/browser/.
+$(VENV)/.browser-stamp: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,browser]"
+	touch $@
+
+test-browser: $(VENV)/.browser-stamp
+	$(PY) -m pytest -m browser tests/browser -v -s --durations=0 $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
 	$(PY) -m amnst_lib.notebooks outputs/notebooks

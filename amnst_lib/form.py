@@ -28,7 +28,6 @@ from __future__ import annotations
 import html
 import logging
 import math
-import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -102,6 +101,9 @@ FORM_CSS = """<style>
 .amnst-form .amnst-label .widget-html-content { white-space: nowrap; }
 .amnst-form .amnst-side .widget-html-content { white-space: normal; overflow-wrap: anywhere; line-height: 1.4; }
 .amnst-form .amnst-progress .widget-hbox { flex-wrap: wrap; max-width: 100%; }
+.amnst-form .amnst-spinner { display: inline-block; width: 0.8em; height: 0.8em; vertical-align: middle;
+  border: 2px solid #bbb; border-top-color: #1976d2; border-radius: 50%; animation: amnst-spin 0.8s linear infinite; }
+@keyframes amnst-spin { to { transform: rotate(360deg); } }
 </style>"""
 
 #: What each field means (the tooltip of its label in the form). * = filled by the preset.
@@ -343,8 +345,8 @@ class TransferForm:
         self.phases: list[tuple[str, float]] = []
         self._current: tuple[str, float] | None = None
         self._started = 0.0
+        self._started_at = ""
         self._state = "ready"
-        self._lock = threading.Lock()
         init = {**DEFAULTS, **(values or {})}
         if str(audio_dir or ""):
             init["audio_dir"] = str(audio_dir)
@@ -659,40 +661,27 @@ class TransferForm:
     # -- status -------------------------------------------------------------------------
 
     def _phase(self, name: str) -> None:
-        """A new phase of the run starts: close the current one and show the new one."""
-        now = time.perf_counter()
-        with self._lock:
-            if self._current is not None:
-                self.phases.append((self._current[0], now - self._current[1]))
-            self._current = (name, now)
-        self._render_status()
+        """A new phase of the run starts: close the current one and show the new one.
+
+        The status lists the finished phases with their seconds and the running one with a
+        spinner (animated by the browser: no thread in the kernel, which would race
+        headless runners such as papermill).
+        """
+        self._close_phase()
+        self._current = (name, time.perf_counter())
+        rows = [f"<li>{html.escape(n)} <small>{s:.1f} s</small></li>" for n, s in self.phases]
+        rows.append(f"<li><b>{html.escape(name)}</b> <span class='amnst-spinner'></span></li>")
+        self.status.value = (f"<b>Running</b> <small>since {self._started_at}</small>"
+                             f"<ol style='margin:2px 0;padding-left:22px'>{''.join(rows)}</ol>")
 
     def _close_phase(self) -> None:
-        with self._lock:
-            if self._current is not None:
-                self.phases.append((self._current[0], time.perf_counter() - self._current[1]))
-            self._current = None
-
-    def _render_status(self) -> None:
-        with self._lock:
-            if self._state != "running":
-                return
-            now = time.perf_counter()
-            rows = [f"<li>{html.escape(n)} <small>{s:.1f} s</small></li>" for n, s in self.phases]
-            if self._current is not None:
-                rows.append(f"<li><b>{html.escape(self._current[0])}</b> <small>{now - self._current[1]:.0f} s…"
-                            f"</small></li>")
-            self.status.value = (f"<b>Running</b> <small>{now - self._started:.0f} s</small>"
-                                 f"<ol style='margin:2px 0;padding-left:22px'>{''.join(rows)}</ol>")
-
-    def _tick(self, stop: threading.Event) -> None:
-        while not stop.wait(0.5):
-            self._render_status()
+        if self._current is not None:
+            self.phases.append((self._current[0], time.perf_counter() - self._current[1]))
+        self._current = None
 
     def _finish_status(self, html_text: str, state: str) -> None:
-        with self._lock:
-            self._state = state
-            self.status.value = html_text
+        self._state = state
+        self.status.value = html_text
 
     # -- running ------------------------------------------------------------------------
 
@@ -716,10 +705,8 @@ class TransferForm:
             self.output.clear_output()
         self.phases, self._current = [], None
         self._started = time.perf_counter()
+        self._started_at = time.strftime("%H:%M:%S")
         self._state = "running"
-        stop = threading.Event()
-        ticker = threading.Thread(target=self._tick, args=(stop,), daemon=True)
-        ticker.start()
         notes: list[str] = []
         result = None
         try:
@@ -743,8 +730,6 @@ class TransferForm:
             self._finish_status(f"<b>Failed</b>: {html.escape(type(e).__name__)}: {html.escape(str(e))}", "failed")
             raise
         finally:
-            stop.set()
-            ticker.join()
             self.run_button.disabled = False
             if notes:
                 self._show_notice("Note: " + " ".join(dict.fromkeys(notes)))
