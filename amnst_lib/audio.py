@@ -9,6 +9,7 @@ file unless asked.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import warnings
@@ -19,14 +20,18 @@ import soundfile as sf
 
 from .errors import AudioFileError, OutputExistsError
 
+log = logging.getLogger("amnst")
+
 #: Formats we promise to read (libsndfile decodes them without ffmpeg).
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif")
 
 #: Below this peak level (dBFS) a clip is treated as silent.
 SILENCE_DBFS = -80.0
 
-#: Shortest clip accepted, in seconds (a few STFT frames).
-MIN_SECONDS = 0.1
+#: Shortest clip accepted, in seconds: the one minimum, checked at load. Every later stage
+#: works at this length (the quality figures need 0.15 s of output, and an output is up to
+#: one hop shorter than its content).
+MIN_SECONDS = 0.2
 
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
@@ -50,8 +55,32 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             ) from None
 
 
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """(bytes announced, bytes present) of a RIFF/WAVE file's data chunk when it is cut short."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                chunk = f.read(8)
+                cid, n = chunk[:4], int.from_bytes(chunk[4:8], "little")
+                if cid == b"data":
+                    have = size - (pos + 8)
+                    if 0 < n < 0xFFFFFFFF and have < n:  # 0 / 0xFFFFFFFF: written as a stream
+                        return n, have
+                    return None
+                pos += 8 + n + (n & 1)
+    except OSError:
+        return None
+    return None
+
+
 def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
-               max_seconds: float | None = None) -> np.ndarray:
+               max_seconds: float | None = None, purpose: str = "transfer") -> np.ndarray:
     """Load an audio file as mono float32 at ``sr`` Hz.
 
     Parameters
@@ -63,7 +92,9 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
     min_seconds : float
         Shortest duration accepted.
     max_seconds : float or None
-        If given, only the first ``max_seconds`` are kept.
+        If given, only the first ``max_seconds`` (> 0) are kept.
+    purpose : str
+        What the audio is for, in the message about a silent file ("nothing to ...").
 
     Returns
     -------
@@ -75,15 +106,36 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
     AudioFileError
         If the file is missing, not a file, empty, undecodable, has no samples, contains
         non-finite values, is silent, or is shorter than ``min_seconds``.
+
+    Notes
+    -----
+    A WAV file cut short in its data (an interrupted copy) is used as far as it goes,
+    with a warning saying how much was read.
     """
+    import stat
+
     path = Path(path)
+    if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
+        raise AudioFileError(f"{path}: max_seconds must be a finite number of seconds > 0, got {max_seconds!r}")
     if not path.exists():
         raise AudioFileError(f"{path}: no such file. Check the path and file name.")
-    if not path.is_file():
+    if path.is_dir():
         raise AudioFileError(f"{path}: is a folder, not an audio file.")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a pipe (as from <(...))" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise AudioFileError(f"{path}: is {kind}, not an audio file; save the audio to a file and pass that.")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: the file is empty (0 bytes).")
     data, file_sr = _decode(path)
+    short = _wav_shortfall(path)
+    if short is not None:
+        announced, present = short
+        frames = data.shape[1]
+        log.warning(f"{path}: the file is cut short: its header announces {announced / max(present, 1) * frames / file_sr:.1f} s, "
+                    f"only {frames / file_sr:.1f} s ({100 * present / announced:.0f}% of the data) could be read; "
+                    f"using what was read.")
     if data.size == 0:
         raise AudioFileError(f"{path}: the file decodes to no samples.")
     if not np.all(np.isfinite(data)):
@@ -106,7 +158,7 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
     if peak_db < SILENCE_DBFS:
         raise AudioFileError(
             f"{path}: the audio is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:.0f} dBFS); "
-            f"there is nothing to transfer."
+            f"there is nothing to {purpose}."
         )
     return y
 

@@ -2,7 +2,10 @@
 
 ``amnst transfer CONTENT STYLE`` runs one style transfer into a run folder;
 ``amnst train DATA_DIR`` trains the genre classifier; ``amnst evaluate OUTPUT --content C
---style S`` measures any output's quality. Errors a user can fix print one line,
+--style S`` measures any output's quality; ``amnst batch JOBS.csv -o DIR`` and ``amnst sweep
+--contents ... --styles ... --grid k=v1,v2 -o DIR`` run many transfers on Dask
+(:mod:`amnst_lib.sweep`). This module is the CLI layer: it parses arguments and calls the
+domain modules, which never import it. Errors a user can fix print one line,
 ``amnst: error: ...``, and exit non-zero, without a traceback.
 """
 
@@ -12,13 +15,56 @@ import argparse
 import json
 import logging
 import math
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .config import (INITS, NETWORK_PRESETS, PHASE_INITS, NETWORKS, OPTIMIZERS, PARAMETERIZATIONS, PRESETS, RunConfig, preset,
                      switch_network)
 from .errors import AmnstError, ParameterError
 
+
+
+# Argument types: a bad value becomes one line naming the flag (argparse reports
+# ``argument --flag: <message>``; _Parser.error prints it as ``amnst: error: ...``).
+
+def _seed_type(text: str) -> int:
+    """A random seed: an integer in 0..2**32-1 (NumPy's and TensorFlow's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"must be a whole number in 0..{2 ** 32 - 1}, got {text!r}")
+    return value
+
+
+def _seconds_type(text: str) -> float:
+    """A duration in seconds: a finite number > 0 (``nan``, ``inf`` and negatives refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+#: Lowest analysis rate ``amnst evaluate`` accepts: its chroma analysis reaches B7 (3951 Hz).
+MIN_SAMPLE_RATE = 8000
+
+
+def _sample_rate_type(text: str) -> int:
+    """A sample rate in Hz: a whole number >= :data:`MIN_SAMPLE_RATE`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of Hz, got {text!r}") from None
+    if value < MIN_SAMPLE_RATE:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_SAMPLE_RATE} Hz (the chroma analysis reaches 3951 Hz), got {text!r}")
+    return value
 
 
 def _layers(text: str):
@@ -88,14 +134,14 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="transfer only the first N 5-second segments (the original's segments_to_include, 5); default: all")
     g.add_argument("--batch-segments", type=int, help="segments per forward pass; lower it to save memory (default 8)")
     g.add_argument("--max-retries", type=int, help="rollbacks allowed on non-finite values (default 20)")
-    g.add_argument("--seed", type=int, help="seed of random init and random weights or filters (default 0)")
+    g.add_argument("--seed", type=_seed_type, help="seed of random init and random weights or filters (default 0)")
     g.add_argument("--weights", metavar="FILE",
                    help="trained genre-CNN weights (.weights.h5 from `amnst train`, or the original's .npy). "
                         "They apply to the genre CNN only: given without --preset, --network or --config, the "
                         "run starts from preset 'original' (its genre-CNN layers); with the texture network "
                         "they are refused. Default: no trained weights")
     r = p.add_argument_group("audio")
-    r.add_argument("--max-seconds", type=float, help="use only the first N seconds of each input")
+    r.add_argument("--max-seconds", type=_seconds_type, help="use only the first N seconds of each input")
     r.add_argument("--griffin-lim-iters", type=int, dest="n_iter", help="Griffin-Lim iterations (default 128)")
     r.add_argument("--phase", choices=PHASE_INITS, dest="init_phase",
                    help="where Griffin-Lim starts: the content's STFT phase (default; keeps its pitch) "
@@ -130,7 +176,7 @@ def run_config_from_args(args) -> RunConfig:
             raise ParameterError(f"{path}: no such run record") from None
         except ValueError as e:
             raise ParameterError(f"{path}: not valid JSON ({e})") from None
-        base = RunConfig.from_dict(data.get("config", data))
+        base = RunConfig.from_dict(_config_record(path, data))
     elif args.preset:
         base = RunConfig(transfer=preset(args.preset))
     elif network:
@@ -159,6 +205,34 @@ def run_config_from_args(args) -> RunConfig:
     return RunConfig(analysis=base.analysis, transfer=transfer, reconstruction=reconstruction)
 
 
+_SECTIONS = ("analysis", "transfer", "reconstruction")
+
+
+def _config_record(path: Path, data) -> dict:
+    """The settings of a run record (its ``config``), or one line saying why it is not one.
+
+    A flat JSON of single settings (``{"content_weight": 123}``) is refused, not ignored:
+    settings are given as flags, and a run record's are grouped in sections.
+    """
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: holds a JSON {type(data).__name__}, not a run record; pass the run.json "
+                             f"of an earlier run")
+    config = data.get("config", data)
+    if not isinstance(config, dict):
+        raise ParameterError(f"{path}: its 'config' is a JSON {type(config).__name__}, not a run record's settings")
+    loose = sorted(k for k in config if k not in _SECTIONS)
+    if loose or not config:
+        flags = ", ".join("--" + k.replace("_", "-") for k in loose[:3])
+        raise ParameterError(
+            f"{path}: not a run record ({'no settings' if not loose else 'settings ' + ', '.join(loose[:3])} outside "
+            f"the sections {', '.join(_SECTIONS)}); pass the run.json of an earlier run"
+            + (f", or give single settings as flags ({flags} ...)" if loose else ""))
+    for name in _SECTIONS:
+        if not isinstance(config.get(name, {}), dict):
+            raise ParameterError(f"{path}: its '{name}' settings are not a JSON object")
+    return config
+
+
 def default_out_dir(content, style) -> Path:
     return Path("outputs") / f"{Path(content).stem}__{Path(style).stem}"
 
@@ -172,7 +246,7 @@ def run_transfer_command(args) -> int:
     result = run_transfer(args.content, args.style, out, config=config, weights=args.weights,
                           overwrite=args.overwrite, progress=not args.quiet, max_seconds=args.max_seconds,
                           segments_to_reconstruct=args.segments_to_reconstruct,
-                          compute_metrics=not args.no_metrics)
+                          compute_metrics=not args.no_metrics, keep_arrays=False)
     rec = result.record
     h = result.history
     print(f"wrote {result.out_dir}/ (output.wav, spectrograms.png, loss.png, run.json)")
@@ -248,8 +322,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style", required=True, help="the style (ambience) file it was made from")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures to this JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing JSON file")
-    parser.add_argument("--sr", type=int, default=22050, help="sample rate to analyse at, Hz (default 22050)")
-    parser.add_argument("--max-seconds", type=float, default=None,
+    parser.add_argument("--sr", type=_sample_rate_type, default=22050,
+                        help="sample rate to analyse at, Hz (default 22050)")
+    parser.add_argument("--max-seconds", type=_seconds_type, default=None,
                         help="use only the first this many seconds of each file")
 
 
@@ -271,17 +346,20 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
     """
     from .audio import atomic_write
     from .errors import OutputExistsError
-    from .metrics import evaluate_files, format_table
+    from .metrics import evaluate_files, format_table, length_note
 
     json_path = Path(args.json) if args.json else None
     if json_path is not None and json_path.exists() and not args.overwrite:
         raise OutputExistsError(f"{json_path}: already exists; pass --overwrite to replace it.")
     metrics = evaluate_files(args.output, args.content, args.style, sr=args.sr,
                              max_seconds=args.max_seconds)
+    note = length_note(args.output, args.content, args.sr, max_seconds=args.max_seconds)
+    if note:
+        print(note)
     print(format_table(metrics))
     if json_path is not None:
         record = {"output": str(args.output), "content": str(args.content), "style": str(args.style),
-                  "sr": args.sr, "max_seconds": args.max_seconds,
+                  "sr": args.sr, "max_seconds": args.max_seconds, "note": note,
                   "metrics": {k: _json_safe(v) for k, v in metrics.items()}}
         text = json.dumps(record, indent=2) + "\n"
         atomic_write(json_path, lambda tmp: Path(tmp).write_text(text), overwrite=args.overwrite)
@@ -289,11 +367,91 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- amnst batch / amnst sweep
+
+def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--out", metavar="DIR", required=True,
+                   help="sweep folder: runs/<content>__<style>__<settings hash>/ per job, results.csv, "
+                        "results.parquet (with pandas + pyarrow), frontier.png. Re-running the same command "
+                        "skips the jobs whose run folder is complete")
+    g = p.add_argument_group("where the jobs run (Dask distributed)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS, else "
+                        "an embedded local cluster). Inputs and DIR must be at the same paths on every worker")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="local cluster: worker processes (default: one per core, at most one per job)")
+    g.add_argument("--threads", type=int, metavar="N", dest="tf_threads",
+                   help="TensorFlow intra-op threads per worker (default for a local cluster: cores / workers)")
+    g.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                   help="local cluster: memory per worker, e.g. 4GiB (default auto: the machine's memory / "
+                        "workers); a worker past 95%% of it is restarted and its job retried")
+    p.add_argument("--max-seconds", type=float,
+                   help="use only the first N seconds of each input (a max_seconds setting overrides it)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _run_jobs(jobs, args) -> int:
+    from .sweep import run_sweep
+
+    result = run_sweep(jobs, args.out, scheduler=args.scheduler, workers=args.workers, tf_threads=args.tf_threads,
+                       memory_limit=args.memory_limit, progress=not args.quiet)
+    ok = sum(r["status"] == "ok" for r in result.rows)
+    print(f"{len(result.rows)} jobs: {ok} ok, {result.failed} failed or diverged "
+          f"({result.ran} run now, {result.reused} complete from before)")
+    print("wrote " + ", ".join(str(p) for p in result.files.values()))
+    return 0 if result.failed == 0 else 1
+
+
+def _fixed_settings(args) -> dict:
+    return {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
+
+
+def run_batch_command(args) -> int:
+    from .sweep import read_jobs_csv
+
+    jobs = read_jobs_csv(args.jobs)
+    if args.max_seconds is not None:
+        from .sweep import make_job
+
+        jobs = [make_job(j.content, j.style, {**_fixed_settings(args), **j.settings}) for j in jobs]
+    return _run_jobs(jobs, args)
+
+
+def run_sweep_command(args) -> int:
+    from .sweep import grid_jobs, parse_overrides
+
+    fixed = _fixed_settings(args)
+    for text in args.set or ():
+        fixed.update(parse_overrides(text))
+    jobs = grid_jobs(args.contents, args.styles, args.grid or (), fixed=fixed)
+    return _run_jobs(jobs, args)
+
+
+def add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("jobs", metavar="JOBS.csv",
+                   help="one row per run: columns content, style (paths relative to the CSV's folder) and any "
+                        "settings, e.g. preset, content_weight, style_weight, iterations, seed, max_seconds, "
+                        "rec.n_iter; an empty cell keeps the preset's value")
+    _add_cluster_arguments(p)
+
+
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--contents", nargs="+", required=True, metavar="DIR_OR_FILE",
+                   help="music files, or folders of them")
+    p.add_argument("--styles", nargs="+", required=True, metavar="DIR_OR_FILE",
+                   help="ambience files, or folders of them")
+    p.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="a setting and its values (repeatable; the sweep is the product), e.g. "
+                        "--grid content_weight=2,3,4 --grid style_weight=2,4 --grid preset=default,original")
+    p.add_argument("--set", action="append", metavar="KEY=V,KEY=V",
+                   help="settings for every job, e.g. --set iterations=30,seed=1")
+    _add_cluster_arguments(p)
+
+
 # --------------------------------------------------------------------------- the parser
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="amnst", description="Ambience-to-music neural style transfer (AM-NST).")
+    parser = _Parser(prog="amnst", description="Ambience-to-music neural style transfer (AM-NST).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('amnst_lib').__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("transfer", help="style-transfer an ambience onto a piece of music",
@@ -311,21 +469,73 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Quality figures for any output WAV against its content and style.")
     add_evaluate_arguments(p)
     p.set_defaults(func=run_evaluate_command)
+
+    p = sub.add_parser("batch", help="run many transfers listed in a CSV, on Dask (local or a cluster)",
+                       description="Run one style transfer per row of JOBS.csv on Dask; one run folder per job, "
+                                   "results.csv and frontier.png for the whole batch.")
+    add_batch_arguments(p)
+    p.set_defaults(func=run_batch_command)
+
+    p = sub.add_parser("sweep", help="run every content x style x settings grid point, on Dask",
+                       description="Run the product of contents, styles and --grid values on Dask; one run folder "
+                                   "per job, results.csv and frontier.png for the whole sweep.")
+    add_sweep_arguments(p)
+    p.set_defaults(func=run_sweep_command)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``amnst: error: ...`` and exit 2, like every other bad input."""
+
+    #: The arguments being parsed (set by :func:`main`), to explain a file name read as an option.
+    argv: list = []
+
+    def error(self, message):
+        hint = ""
+        dashed = [a for a in self.argv if a.startswith("-") and a not in ("-", "--") and not a.startswith("--")
+                  and (Path(a).suffix.lower() in _FILE_SUFFIXES or Path(a).is_file())]
+        if dashed:
+            hint = (f"; {dashed[0]!r} starts with '-' and is read as an option: put -- before the file names "
+                    f"(amnst transfer [options] -- {dashed[0]} ...) or write ./{dashed[0]}")
+        self.exit(2, f"amnst: error: {message}{hint} (see `{self.prog} --help`)\n")
+
+
+_FILE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif", ".h5", ".npy", ".json")
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM is handled as Ctrl-C: temporary files are removed
+
+
+def _close_progress_bars() -> None:
+    """Close the tqdm progress bars still open; closing a bar ends its line."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="amnst: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    _Parser.argv = argv
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args) or 0)
     except AmnstError as e:
         print(f"amnst: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
+        _close_progress_bars()  # a bar leaves its line open: end it, so the message has its own line
         print("amnst: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 

@@ -225,6 +225,7 @@ class TransferConfig(_Settings):
         _check(self.history_buffer_size >= 1, "history_buffer_size must be >= 1")
         _check(1 <= self.rollback_steps <= self.history_buffer_size, f"rollback_steps must be in 1..history_buffer_size ({self.history_buffer_size}), got {self.rollback_steps!r}")
         _check(self.max_retries >= 0, "max_retries must be >= 0")
+        _check(isinstance(self.seed, int) and 0 <= self.seed < 2 ** 32, f"seed must be an integer in 0..2**32-1, got {self.seed!r}")
         _check(self.print_frequency >= 1, "print_frequency must be >= 1")
 
     @property

@@ -54,3 +54,7 @@ class DivergenceError(AmnstError):
     def __init__(self, message: str, result: object | None = None):
         super().__init__(message)
         self.result = result
+
+
+class OutputWriteError(AmnstError):
+    """The output cannot be written (read-only place, full disk, bad name); says what to fix."""

@@ -531,8 +531,31 @@ def evaluate_files(output_path, content_path, style_path, sr: int = 22050, *,
     AudioFileError
         A file is missing, unreadable, silent or too short.
     """
-    waves = [load_audio(p, sr, max_seconds=max_seconds) for p in (output_path, content_path, style_path)]
+    waves = [load_audio(p, sr, max_seconds=max_seconds, purpose=purpose)
+             for p, purpose in ((output_path, "evaluate in this output"), (content_path, "compare the output with"),
+                                (style_path, "compare the output with"))]
     return evaluate(*waves, sr=sr)
+
+
+def length_note(output_path, content_path, sr: int = 22050, *, max_seconds: float | None = None,
+                tolerance: float = 0.1) -> str | None:
+    """A note when output and content differ in length by more than ``tolerance`` seconds.
+
+    The figures compare the two over the shorter one's length; the note says so.
+    """
+    from .audio import audio_info
+
+    try:
+        lengths = [audio_info(p)["seconds"] for p in (output_path, content_path)]
+    except Exception:  # a header libsndfile cannot read: no note
+        return None
+    if max_seconds is not None:
+        lengths = [min(v, max_seconds) for v in lengths]
+    out_s, content_s = lengths
+    if abs(out_s - content_s) <= tolerance:
+        return None
+    return (f"note: the output ({out_s:.2f} s) and the content ({content_s:.2f} s) differ in length; they are "
+            f"compared over the first {min(out_s, content_s):.2f} s")
 
 
 # --------------------------------------------------------------------------- printing

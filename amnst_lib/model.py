@@ -173,6 +173,16 @@ def _load_original(model: keras.Model, path: Path) -> None:
     model.set_weights(arrays)
 
 
+def _check_finite(model: keras.Model, path: Path) -> None:
+    """Refuse weights holding NaN or infinite values (a diverged training), naming the file."""
+    bad = [i for i, w in enumerate(model.get_weights()) if not np.all(np.isfinite(w))]
+    if bad:
+        where = ", ".join(WEIGHT_LABELS[i] if i < len(WEIGHT_LABELS) else f"array {i}" for i in bad[:3])
+        raise WeightsError(
+            f"{path}: holds NaN or infinite values ({len(bad)} of {len(model.get_weights())} arrays, e.g. "
+            f"{where}); the training that wrote it diverged. Use another weights file or train again.")
+
+
 def load_weights(model: keras.Model, path) -> dict:
     """Load trained weights into ``model`` from either supported format.
 
@@ -191,7 +201,8 @@ def load_weights(model: keras.Model, path) -> dict:
     Raises
     ------
     WeightsError
-        Missing file, unknown format, or arrays that do not fit (the message names which).
+        Missing file, unknown format, arrays that do not fit (the message names which), or
+        non-finite values.
     """
     path = Path(path)
     if not path.is_file():
@@ -199,6 +210,7 @@ def load_weights(model: keras.Model, path) -> dict:
     name = path.name.lower()
     if name.endswith(".npy"):
         _load_original(model, path)
+        _check_finite(model, path)
         return {"path": str(path), "format": "original-npy"}
     if name.endswith(".weights.h5") or name.endswith(".keras") or name.endswith(".h5"):
         try:
@@ -210,6 +222,7 @@ def load_weights(model: keras.Model, path) -> dict:
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise WeightsError(f"{path}: does not fit this network ({first}).") from None
+        _check_finite(model, path)
         return {"path": str(path), "format": "keras"}
     raise WeightsError(
         f"{path}: unknown weights format; use a Keras '.weights.h5' file or the original's '.npy'.")

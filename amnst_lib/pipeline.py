@@ -4,9 +4,11 @@ audio -> mel -> (segments, features: inside ``transfer``) -> optimised mel -> au
 files and metrics. :func:`run_transfer` is what the CLI, the notebooks and the benchmarks
 call. A run folder holds ``output.wav`` (16-bit), ``spectrograms.png`` (content / style /
 output), ``loss.png`` and ``run.json`` (every setting, versions, seed, timings, whether the
-network's weights were trained, the loss history and the quality metrics). The folder is
-built beside its destination and renamed into place, so a failed run leaves nothing half
-written, and an existing folder is never replaced unless ``overwrite=True``.
+network's weights were trained, the loss history and the quality metrics). The destination
+is checked and claimed before any computing (:mod:`amnst_lib.destination`); the folder is
+built beside it and renamed into place, so a failed run leaves nothing half written, an
+existing folder is replaced only with ``overwrite=True`` and only if it is a run folder of
+ours, and a result that cannot be written at the end is saved elsewhere and said where.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .audio import audio_info, load_audio, peak_normalize, write_wav
+from .audio import audio_info, load_audio
 from .config import RunConfig
-from .errors import DivergenceError, OutputExistsError, ParameterError
+from .destination import RUN_FORMAT, RUN_MARKER
+from .errors import OutputWriteError, ParameterError
 
 log = logging.getLogger("amnst")
 
@@ -51,9 +53,9 @@ class RunResult:
         Sample rate of all waveforms, Hz.
     output, content, style : np.ndarray, shape (n_samples,)
         Output waveform (peak-normalised) and the inputs as used (content limited to the
-        transferred segments).
+        transferred segments); output and content are None with ``keep_arrays=False``.
     content_mel, style_mel, output_mel : np.ndarray, shape (n_mels, n_frames)
-        Magnitude mel spectrograms.
+        Magnitude mel spectrograms (content and output None with ``keep_arrays=False``).
     history, rollbacks : list of dict
         Loss per step and rollbacks (see :class:`amnst_lib.transfer.TransferResult`).
     metrics : dict
@@ -78,6 +80,8 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     record: dict = field(default_factory=dict)
     weights_info: dict = field(default_factory=dict)
+    _pictures: dict | None = field(default=None, repr=False)
+    _wav: tuple | None = field(default=None, repr=False)
 
 
 def library_versions() -> dict:
@@ -93,7 +97,11 @@ def library_versions() -> dict:
 
 
 def _file_record(path: Path) -> dict:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:  # in blocks: a long track is not read into memory twice
+        for block in iter(lambda: f.read(2 ** 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
     rec = {"path": str(path), "sha256": digest, "bytes": path.stat().st_size}
     try:
         rec.update(audio_info(path))
@@ -156,17 +164,6 @@ def _weights_record(info: dict) -> dict:
     return rec
 
 
-def _check_destination(out_dir: Path | None, overwrite: bool) -> None:
-    if out_dir is None:
-        return
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir}: exists and is a file, not a run folder.")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"{out_dir}: a run folder already exists there; pass --overwrite (overwrite=True) to "
-            f"replace it, or choose another output folder with -o.")
-
-
 def _json_default(obj):
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
@@ -191,22 +188,10 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(clean(data), indent=2, default=_json_default) + "\n")
 
 
-def _publish(tmp_dir: Path, out_dir: Path) -> None:
-    """Move a finished run folder into place, replacing an old one only at the last moment."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp_dir, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
                  overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
-                 model=None, on_phase=None) -> RunResult:
+                 model=None, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
     """Style-transfer ``style`` onto ``content`` and (optionally) write a run folder.
 
     Parameters
@@ -214,14 +199,15 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     content, style : str or Path
         Audio files (WAV, FLAC, OGG, MP3; any rate and channel count).
     out_dir : str, Path or None
-        Run folder to write; None writes nothing (results are returned only).
+        Run folder to write; None writes nothing (results are returned only). It is
+        checked and claimed before any computing (:func:`amnst_lib.destination.claim_destination`).
     config : RunConfig
         Analysis, transfer and reconstruction settings.
     weights : str, Path or None
         Trained weights (``.weights.h5`` or the original's ``.npy``); None uses seeded
         random weights and says so.
     overwrite : bool
-        Replace an existing run folder.
+        Replace an existing run folder (only one of ours: a folder with our run.json).
     progress : bool
         Show a progress bar.
     max_seconds : float or None
@@ -233,6 +219,12 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         Compute the quality figures (a few seconds per minute of audio).
     model : keras.Model or None
         A ready network to reuse across runs; ``weights`` is then ignored.
+    keep_arrays : bool
+        Return the waveforms and full mel spectrograms in the result. False (the command
+        line) keeps memory flat with track length: they stay in files while the run
+        folder is written, and the result's arrays are None.
+    chunks : amnst_lib.chunked.ChunkConfig or None
+        How a long track is cut into bounded pieces (default ``ChunkConfig()``).
     on_phase : callable or None
         Called with a short name as each phase starts ("loading audio", "style transfer",
         "reconstructing audio (Griffin-Lim, 128 iterations)", ...), e.g. by the notebook
@@ -246,16 +238,36 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     ------
     AmnstError
         Bad input (missing/corrupt/silent audio, bad layers, bad weights, an existing
-        output). DivergenceError keeps the last good result: it is written to the run
-        folder (``status: "diverged"`` in run.json) before the error is raised.
+        output, an unwritable destination). DivergenceError keeps the last good result:
+        it is written to the run folder (``status: "diverged"`` in run.json) before the
+        error is raised. OutputWriteError at the end says where the result was saved
+        instead.
     """
-    from .spectrum import (griffin_lim, mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence,
-                           stft_phase)
-    from .transfer import style_transfer
+    from .destination import claim_destination
+
+    if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and np.isfinite(max_seconds)
+                                        and max_seconds > 0):
+        raise ParameterError(f"max_seconds must be a finite number of seconds > 0, got {max_seconds!r}")
+    claim = claim_destination(out_dir, overwrite) if out_dir is not None else None
+    try:
+        return _run_transfer(content, style, claim, config=config, weights=weights, progress=progress,
+                             max_seconds=max_seconds, segments_to_reconstruct=segments_to_reconstruct,
+                             compute_metrics=compute_metrics, model=model, keep_arrays=keep_arrays,
+                             chunks=chunks, on_phase=on_phase)
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool,
+                  max_seconds: float | None, segments_to_reconstruct: int | None, compute_metrics: bool,
+                  model, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
+    """:func:`run_transfer` on a claimed destination (``claim``: None writes nothing)."""
+    from . import chunked
+    from .spectrum import mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence
 
     a, t_cfg, r_cfg = config.analysis, config.transfer, config.reconstruction
-    out_dir = Path(out_dir) if out_dir is not None else None
-    _check_destination(out_dir, overwrite)
+    chunks = chunks if chunks is not None else chunked.ChunkConfig()
     if segments_to_reconstruct is not None and segments_to_reconstruct < 1:
         raise ParameterError(f"segments_to_reconstruct must be >= 1 or None, got {segments_to_reconstruct!r}")
     from .transfer import resolve_config_layers
@@ -269,6 +281,9 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
     y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
     y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
     timings["load"] = time.perf_counter() - t0
+    if claim is not None:  # before computing: will the result fit on that disk?
+        n = len(y_content)
+        claim.check_space(2 * n + 4 * n + 4 * a.n_mels * (n // a.hop_length + 1))  # WAV, work files
 
     if model is None:
         phase_started("building the network")
@@ -280,107 +295,160 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
 
     phase_started("analysing the inputs (mel spectrograms)")
     t1 = time.perf_counter()
-    content_mel = mel_spectrogram(y_content, a)
     style_mel = mel_spectrogram(y_style, a)
-    # Griffin-Lim (projections and the written WAV) starts from the content's phase.
-    phase = stft_phase(y_content, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
+    n_frames = chunked.n_frames_of(len(y_content), a)
+    if t_cfg.max_segments is not None:
+        n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
+    n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)
+    n_samples = max(min(len(y_content), (n_out - 1) * a.hop_length + 1), a.hop_length)
+    factor = chunked.picture_factor(n_out, chunks.picture_columns)
     timings["analysis"] = time.perf_counter() - t1
 
-    phase_started("style transfer")
-    t2 = time.perf_counter()
-    status, error = "ok", None
+    # Every stage in bounded pieces (amnst_lib.chunked): the optimised mel and the
+    # waveform wait in files beside the run folder, not in memory.
+    work = tempfile.TemporaryDirectory(prefix=f".amnst-tmp-{os.getpid()}-work-",
+                                       dir=claim.tmp.parent if claim is not None else None)
+    mel_store = chunked.Store(Path(work.name) / "mel.f32", (a.n_mels,))
+    out_store = chunked.Store(Path(work.name) / "output.f32")
     try:
-        result = style_transfer(content_mel, style_mel, model, t_cfg, a, progress=progress, init_phase=phase)
-    except DivergenceError as e:
-        if e.result is None:
-            raise
-        status, error, result = "diverged", e, e.result
-    timings["transfer"] = time.perf_counter() - t2
+        phase_started("style transfer")
+        t2 = time.perf_counter()
+        status = "ok"
+        # Griffin-Lim (projections and the written WAV) starts from the content's phase.
+        content_pictures, output_pictures = chunked.Pooler(factor), chunked.Pooler(factor)
+        result, error, n_chunks = chunked.transfer(y_content, n_frames, style_mel, model, t_cfg, a, r_cfg, chunks,
+                                                   mel_store, content_pictures, output_pictures, progress=progress)
+        if error is not None:
+            status = "diverged"
+        timings["transfer"] = time.perf_counter() - t2
 
-    out_mel = result.mel
-    if segments_to_reconstruct is not None:
-        out_mel = out_mel[:, : segments_to_reconstruct * a.segment_frames]
-    n_samples = min(len(y_content), (out_mel.shape[1] - 1) * a.hop_length + 1)
-    n_samples = max(n_samples, a.hop_length)
-    phase_started(f"reconstructing audio (Griffin-Lim, {r_cfg.n_iter} iterations)")
-    t3 = time.perf_counter()
-    S = mel_to_stft(out_mel, a)
-    y_raw = griffin_lim(S, a, r_cfg, length=n_samples, init_phase=phase)
-    sc_linear = spectral_convergence(S, y_raw, a)
-    sc_mel = mel_spectral_convergence(out_mel, y_raw, a)
-    y_out = peak_normalize(y_raw, r_cfg.peak_dbfs)
-    timings["reconstruction"] = time.perf_counter() - t3
-    y_content_used = y_content[:n_samples]
+        phase_started(f"reconstructing audio (Griffin-Lim, {r_cfg.n_iter} iterations)")
+        t3 = time.perf_counter()
+        peak = chunked.reconstruct(mel_store, n_out, y_content, n_samples, a, r_cfg, chunks, out_store)
+        scale = 10 ** (r_cfg.peak_dbfs / 20) / peak if peak > 0 and np.isfinite(peak) else 1.0
+        timings["reconstruction"] = time.perf_counter() - t3
 
-    metrics = {}
-    if compute_metrics:
-        phase_started("measuring quality")
-        t4 = time.perf_counter()
-        from .metrics import evaluate
+        # Quality figures on the whole output, or on a centred excerpt of a long one.
+        m = min(n_samples, int(chunks.metrics_seconds * a.sr))
+        s0 = (n_samples - m) // 2 // a.hop_length * a.hop_length
+        y_raw = out_store.read(s0, s0 + m)
+        y_out_excerpt = (y_raw * scale).astype(np.float32)
+        mel_excerpt = mel_store.read(s0 // a.hop_length, min(n_out, s0 // a.hop_length + 1 + m // a.hop_length)).T
+        scope = {"whole": m == n_samples, "start_seconds": s0 / a.sr, "seconds": m / a.sr}
+        sc_linear = spectral_convergence(mel_to_stft(mel_excerpt, a), y_raw, a)
+        sc_mel = mel_spectral_convergence(mel_excerpt, y_raw, a)
+        del y_raw
+        metrics = {}
+        if compute_metrics:
+            phase_started("measuring quality")
+            t4 = time.perf_counter()
+            from .metrics import evaluate
 
-        metrics = evaluate(y_out, y_content_used, y_style, a.sr, optimised_mel=out_mel, analysis=a)
-        timings["metrics"] = time.perf_counter() - t4
-    metrics["reconstruction_sc_linear"] = sc_linear
-    metrics.setdefault("reconstruction_sc", sc_mel)
-    timings["total"] = time.perf_counter() - t0
+            metrics = evaluate(y_out_excerpt, y_content[s0:s0 + m], y_style[: max(m, int(chunks.metrics_seconds * a.sr))],
+                               a.sr, optimised_mel=mel_excerpt, analysis=a)
+            timings["metrics"] = time.perf_counter() - t4
+        metrics["reconstruction_sc_linear"] = sc_linear
+        metrics.setdefault("reconstruction_sc", sc_mel)
 
-    record = {
-        "amnst_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "status": status,
-        "error": str(error) if error else None,
-        "inputs": {"content": _file_record(content_path), "style": _file_record(style_path),
-                   "max_seconds": max_seconds, "segments_to_reconstruct": segments_to_reconstruct},
-        "config": config.to_dict(),
-        "resolved": {"content_layers": list(result.content_layers), "style_layers": list(result.style_layers),
-                     "learning_rate": t_cfg.resolved_learning_rate, "n_segments": result.n_segments,
-                     "completed_steps": result.completed_steps},
-        "seed": t_cfg.seed,
-        "weights": _weights_record(weights_info),
-        "versions": library_versions(),
-        "timings_seconds": timings,
-        "metrics": metrics,
-        "history": result.history,
-        "rollbacks": result.rollbacks,
-        "files": {},
-    }
+        pictures = {"content": content_pictures.result()[:, : -(-n_out // factor)],
+                    "style": chunked.pooled(style_mel, chunked.picture_factor(style_mel.shape[1], chunks.picture_columns)),
+                    "output": output_pictures.result()[:, : -(-n_out // factor)]}
+        if keep_arrays:
+            y_out = (out_store.read(0, n_samples) * scale).astype(np.float32)
+            output_mel = mel_store.read(0, n_out).T.copy()
+            content_mel = chunked.mel_frames(y_content, 0, n_out, a)
+        else:
+            y_out = output_mel = content_mel = None
+        timings["total"] = time.perf_counter() - t0
+        record = {
+            RUN_MARKER: RUN_FORMAT,
+            "amnst_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "status": status,
+            "error": str(error) if error else None,
+            "inputs": {"content": _file_record(content_path), "style": _file_record(style_path),
+                       "max_seconds": max_seconds, "segments_to_reconstruct": segments_to_reconstruct},
+            "config": config.to_dict(),
+            "resolved": {"content_layers": list(result.content_layers), "style_layers": list(result.style_layers),
+                         "learning_rate": t_cfg.resolved_learning_rate, "n_segments": result.n_segments,
+                         "completed_steps": result.completed_steps},
+            "seed": t_cfg.seed,
+            "weights": _weights_record(weights_info),
+            "versions": library_versions(),
+            "timings_seconds": timings,
+            "metrics": metrics,
+            "metrics_scope": scope,
+            "chunking": {**chunks.to_dict(), "transfer_chunks": n_chunks, "picture_frames_per_column": factor},
+            "history": result.history,
+            "rollbacks": result.rollbacks,
+            "files": {},
+        }
 
-    run = RunResult(out_dir=None, wav_path=None, sr=a.sr, output=y_out, content=y_content_used,
-                    style=y_style, content_mel=content_mel[:, : out_mel.shape[1]], style_mel=style_mel,
-                    output_mel=out_mel, history=result.history, rollbacks=result.rollbacks,
-                    metrics=metrics, record=record, weights_info=weights_info)
-    if out_dir is not None:
-        phase_started("writing the run folder")
-        _write_run_folder(run, out_dir, a)
+        run = RunResult(out_dir=None, wav_path=None, sr=a.sr, output=y_out,
+                        content=y_content[:n_samples] if keep_arrays else None,
+                        style=y_style, content_mel=content_mel, style_mel=style_mel,
+                        output_mel=output_mel, history=result.history, rollbacks=result.rollbacks,
+                        metrics=metrics, record=record, weights_info=weights_info)
+        run._pictures, run._wav = pictures, (out_store, scale, factor)
+        if claim is not None:
+            phase_started("writing the run folder")
+            _write_run_folder(run, claim, a)
+    finally:
+        mel_store.close()
+        out_store.close()
+        work.cleanup()
     if error is not None:
         raise error
     return run
 
 
-def _write_run_folder(run: RunResult, out_dir: Path, analysis) -> None:
+def _write_files(run: RunResult, folder: Path, analysis) -> None:
+    """The run's files into ``folder``: WAV, pictures, run.json (last)."""
     import matplotlib.pyplot as plt
 
     from . import plots
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
+    from .chunked import write_wav_blocks
+
+    store, scale, factor = run._wav
+    write_wav_blocks(folder / "output.wav", store, scale, run.sr)
+    # Pictures of a long track are averaged in time (at most ChunkConfig.picture_columns columns).
+    fig = plots.plot_mels(run._pictures, analysis,
+                          frames_per_column={"content": factor, "output": factor,
+                                             "style": -(-run.style_mel.shape[1] // run._pictures["style"].shape[1])})
+    fig.savefig(folder / "spectrograms.png", dpi=100)
+    plt.close(fig)
+    fig = plots.plot_loss(run.history)
+    fig.savefig(folder / "loss.png", dpi=100)
+    plt.close(fig)
+    run.record["files"] = {"wav": "output.wav", "spectrograms": "spectrograms.png",
+                           "loss": "loss.png", "record": "run.json"}
+    write_json(folder / "run.json", run.record)
+
+
+def _write_run_folder(run: RunResult, claim, analysis) -> None:
+    """Write the files into the claim's temporary folder and publish it.
+
+    An I/O error (full disk, a folder made read-only meanwhile) does not lose the
+    computation: the files go to a folder under the system's temporary folder instead, and
+    the error says what to fix and where they are.
+    """
+    from .destination import describe_write_error, rescue_folder
+
+    out_dir = claim.out_dir
     try:
-        write_wav(tmp / "output.wav", run.output, run.sr)
-        fig = plots.plot_mels({"content": run.content_mel, "style": run.style_mel, "output": run.output_mel}, analysis)
-        fig.savefig(tmp / "spectrograms.png", dpi=100)
-        plt.close(fig)
-        fig = plots.plot_loss(run.history)
-        fig.savefig(tmp / "loss.png", dpi=100)
-        plt.close(fig)
-        run.record["files"] = {"wav": "output.wav", "spectrograms": "spectrograms.png",
-                               "loss": "loss.png", "record": "run.json"}
-        write_json(tmp / "run.json", run.record)
-        _publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _write_files(run, claim.tmp, analysis)
+        claim.publish()
+    except OSError as e:
+        problem = describe_write_error(e)
+        try:
+            rescue = rescue_folder(out_dir.name)
+            _write_files(run, rescue, analysis)
+        except OSError as e2:
+            raise OutputWriteError(f"{out_dir}: could not write the result ({problem}), nor a copy under "
+                                   f"{tempfile.gettempdir()} ({describe_write_error(e2)}).") from None
+        run.out_dir, run.wav_path = rescue, rescue / "output.wav"
+        raise OutputWriteError(f"{out_dir}: could not write the result ({problem}); it is saved in {rescue}/ "
+                               f"instead: fix that, then move it.") from None
     run.out_dir = out_dir
     run.wav_path = out_dir / "output.wav"

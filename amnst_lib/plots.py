@@ -50,7 +50,7 @@ def to_db(mel: np.ndarray, power: float = 1.0, ref: float | None = None, top_db:
 
 def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConfig(), *,
               db: bool = True, shared_scale: bool = True, title: str | None = None,
-              segment_lines: bool = False) -> Figure:
+              segment_lines: bool = False, frames_per_column: int | Mapping[str, int] = 1) -> Figure:
     """Mel spectrograms side by side, on a mel frequency axis and a time axis.
 
     Parameters
@@ -65,6 +65,10 @@ def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConf
         One colour scale for all panels, so that levels compare across panels.
     segment_lines : bool
         Draw the 431-frame segment boundaries.
+    frames_per_column : int or mapping of str to int
+        Analysis frames each column stands for (per title, or one for all): a long
+        track's picture is averaged in time first (``amnst_lib.chunked.pooled``), so that
+        plotting costs the same whatever its length.
     """
     import librosa.display
 
@@ -76,18 +80,19 @@ def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConf
     peak = max(float(np.max(m)) if np.size(m) else 0.0 for _, m in items) or 1.0
     for ax, (name, mel) in zip(axes, items):
         mel = np.asarray(mel)
+        step = frames_per_column.get(name, 1) if isinstance(frames_per_column, Mapping) else frames_per_column
         if db:
             data = to_db(mel, cfg.power, ref=peak if shared_scale else None)
             vmin, vmax, label = -80.0, 0.0, "dB"
         else:
             data = mel
             vmin, vmax, label = (0.0, peak, "linear") if shared_scale else (None, None, "linear")
-        img = librosa.display.specshow(data, sr=cfg.sr, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
+        img = librosa.display.specshow(data, sr=cfg.sr, hop_length=cfg.hop_length * int(step), n_fft=cfg.n_fft,
                                        x_axis="time", y_axis="mel", ax=ax, vmin=vmin, vmax=vmax,
                                        cmap="magma")
         if segment_lines:
             seconds = cfg.segment_seconds
-            for k in range(1, int(np.ceil(mel.shape[1] / cfg.segment_frames))):
+            for k in range(1, int(np.ceil(mel.shape[1] * step / cfg.segment_frames))):
                 ax.axvline(k * seconds, color="cyan", lw=1.2, ls="--")
         ax.set_title(name)
         fig.colorbar(img, ax=ax, label=label, format="%+.0f" if db else None)
@@ -123,4 +128,42 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") ->
         ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set(xlabel="step", ylabel="loss", title=title)
     ax.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figure:
+    """A sweep's trade-off: chroma similarity (content kept) against MFCC gap closed (style taken on).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One per job, with ``chroma_similarity``, ``mfcc_gap_closed`` (None or NaN: not
+        plotted), ``settings`` (the point's label and colour) and ``content`` / ``style``.
+
+    Returns
+    -------
+    Figure
+        One point per job, labelled by its settings; up and to the right is better.
+    """
+    fig = _figure(8, 6)
+    ax = fig.add_subplot()
+    ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and np.isfinite(r.get(k))
+                                 for k in ("chroma_similarity", "mfcc_gap_closed"))]
+    labels = list(dict.fromkeys(str(r.get("settings", "")) for r in ok))
+    colours = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+    for lab in labels:
+        sel = [r for r in ok if str(r.get("settings", "")) == lab]
+        ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
+                   color=colours[lab], label=lab, s=36, zorder=3)
+        for r in sel if len(ok) <= 24 else ():  # beyond that the colours (legend) say it
+            text = lab if len(labels) > 1 else f"{r.get('content', '')} x {r.get('style', '')}"
+            ax.annotate(text if len(text) <= 32 else text[:31] + "…", (r["mfcc_gap_closed"], r["chroma_similarity"]),
+                        fontsize=7, alpha=0.8, xytext=(4, 3), textcoords="offset points", annotation_clip=True)
+    if len(labels) > 1:
+        ax.legend(fontsize=7, loc="best", title="settings", title_fontsize=7)
+    ax.margins(0.15)
+    ax.set(xlabel="MFCC gap closed (style taken on; higher is better)",
+           ylabel="chroma similarity (content kept; higher is better)",
+           title=title or f"Sweep frontier: {len(ok)} of {len(rows)} jobs with figures")
+    ax.grid(alpha=0.3)
     return fig

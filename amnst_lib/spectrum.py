@@ -113,6 +113,11 @@ def stft_phase(y: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(), seed: int 
         ``exp(1j * angle)``, with the frames of :func:`mel_spectrogram`.
     """
     X = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    return unit_phase(X, seed)
+
+
+def unit_phase(X: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``X / |X|`` of a complex STFT, with a seeded random phase where ``X`` is empty (complex64)."""
     mag = np.abs(X)
     empty = mag <= 1e-10 * max(float(mag.max()), 1e-30)
     phase = X / np.maximum(mag, 1e-30)

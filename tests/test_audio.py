@@ -53,7 +53,7 @@ def test_missing_empty_corrupt_silent_short(tmp_path):
     with pytest.raises(AudioFileError, match="silent"):
         load_audio(tmp_path / "silent.wav")
     sf.write(str(tmp_path / "blip.wav"), np.full(200, 0.5, np.float32), 22050)
-    with pytest.raises(AudioFileError, match="at least 0.1 s"):
+    with pytest.raises(AudioFileError, match="at least 0.2 s"):  # the one minimum (MIN_SECONDS)
         load_audio(tmp_path / "blip.wav")
 
 

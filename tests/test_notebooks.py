@@ -27,7 +27,7 @@ def _cells(path):
 def test_the_expected_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
     assert {"01_audio_preprocessing.ipynb", "02_genre_classifier_training.ipynb",
-            "03_style_transfer.ipynb"} <= names
+            "03_style_transfer.ipynb", "04_sweep.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -164,3 +164,17 @@ def test_per_notebook_parameters_do_not_leak_into_other_notebooks():
     flat = {"seconds": 2.0}
     assert parameters_for(nb01, flat) == flat and parameters_for(nb03, flat) == flat
     assert parameters_for(nb01, None) == {}
+
+
+def test_notebook_04_runs_a_sweep_with_its_table_and_frontier(executed):
+    import csv
+
+    out, _ = executed
+    sweep_dir = out / "04_sweep_files"
+    with open(sweep_dir / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 and all(r["status"] == "ok" and float(r["mfcc_gap_closed"]) == float(r["mfcc_gap_closed"])
+                                  for r in rows)  # 1 music x 2 ambiences x 3 content weights, with figures
+    assert len({r["settings"] for r in rows}) == 3 and (sweep_dir / "frontier.png").is_file()
+    text = json.dumps(nbformat.read(str(out / "04_sweep.ipynb"), as_version=4))
+    assert "image/png" in text and "chroma_similarity" in text  # the frontier and the results table shown

@@ -1,0 +1,101 @@
+"""Peak memory and wall time against track length (a benchmark: it prints numbers, asserts nothing).
+
+Runs ``amnst transfer`` (default preset, ``--iterations 3``, everything else default:
+128 Griffin-Lim iterations, metrics on) on a 3-, 10- and 30-minute content, each in a
+fresh process, and prints its peak resident memory and wall time with their ratio to the
+shortest run, and the stage timings from its run.json. The long contents are the bundled
+Bach clip (20 s) repeated, written block by block into a temporary folder; the style is
+the bundled stream (20 s).
+
+Run: ``.venv/bin/python benchmarks/bench_memory.py [--minutes 3,10,30] [--iterations 3]``.
+A run of the 30-minute case needs a few GiB free (check ``free -g``) and ~10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+EX = ROOT / "data" / "examples"
+CONTENT = EX / "mus01_baroque_bach_brandenburg2.wav"
+STYLE = EX / "amb04_stream.wav"
+
+
+def long_content(path: Path, minutes: float) -> Path:
+    """The bundled Bach clip repeated to ``minutes``, written one clip at a time."""
+    y, sr = sf.read(str(CONTENT), dtype="float32")
+    n = int(minutes * 60 * sr)
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
+        while n > 0:
+            f.write(y[:n])
+            n -= len(y)
+    return path
+
+
+def one_run(content: Path, out: Path, iterations: int) -> dict:
+    """Run the CLI in a child of a fresh launcher process; its peak RSS is that child's alone."""
+    launcher = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+        "print(json.dumps({'rc': p.returncode, 'wall': wall, 'rss': rss, 'err': p.stderr[-800:]}))\n")
+    cmd = [sys.executable, "-m", "amnst_lib", "transfer", str(content), str(STYLE), "-o", str(out),
+           "--iterations", str(iterations), "-q"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    p = subprocess.run([sys.executable, "-c", launcher, *cmd], capture_output=True, text=True, env=env, check=True)
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    if res["rc"] != 0:
+        raise SystemExit(f"run failed ({res['rc']}): {res['err']}")
+    rec = json.loads((out / "run.json").read_text())
+    res["timings"] = rec["timings_seconds"]
+    res["chunks"] = rec.get("chunking", {}).get("transfer_chunks")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", default="3,10,30", help="content lengths in minutes (default 3,10,30)")
+    ap.add_argument("--iterations", type=int, default=3)
+    args = ap.parse_args()
+    minutes = [float(m) for m in args.minutes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="amnst-bench-memory-") as tmp:
+        tmp = Path(tmp)
+        for m in minutes:
+            content = long_content(tmp / f"content_{m:g}min.wav", m)
+            t = time.perf_counter()
+            res = one_run(content, tmp / f"run_{m:g}", args.iterations)
+            res["minutes"] = m
+            rows.append(res)
+            content.unlink()
+            print(f"  {m:g} min done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    base = rows[0]
+    print(f"amnst transfer, default preset, --iterations {args.iterations}, Griffin-Lim 128 iterations, metrics on; "
+          f"{os.cpu_count()} CPUs")
+    head = (f"{'content':>8} {'chunks':>6} {'peak RSS GiB':>12} {'x':>5} {'wall s':>7} {'x':>5} "
+            f"{'transfer':>8} {'griffin-lim':>11} {'metrics':>7}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        t = r["timings"]
+        print(f"{r['minutes']:>6g} m {r['chunks'] or 1:>6} {r['rss'] / 2 ** 30:>12.2f} {r['rss'] / base['rss']:>5.2f} "
+              f"{r['wall']:>7.0f} {r['wall'] / base['wall']:>5.2f} {t.get('transfer', 0):>8.0f} "
+              f"{t.get('reconstruction', 0):>11.0f} {t.get('metrics', 0):>7.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""``amnst sweep`` / ``amnst batch`` on Dask: settings parsing, resumable sweeps, failures, clusters."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from amnst_lib import sweep
+from amnst_lib.cli import main
+from amnst_lib.errors import ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "data" / "examples"
+TINY = ["--grid", "iterations=3", "--set", "rec.n_iter=4,projection_every=0"]  # 3 steps, 4 Griffin-Lim iterations
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """Two 2-second contents and two 2-second styles cut from the bundled examples."""
+    d = tmp_path_factory.mktemp("clips")
+    music, sr = sf.read(EXAMPLES / "mus01_baroque_bach_brandenburg2.wav", dtype="float32")
+    out = {}
+    for name, y in (("musA", music[: 2 * sr]), ("musB", music[4 * sr: 6 * sr])):
+        sf.write(d / f"{name}.wav", y, sr)
+        out[name] = d / f"{name}.wav"
+    for name, src in (("ambA", "amb04_stream.wav"), ("ambB", "amb07_fireplace.wav")):
+        y, sr2 = sf.read(EXAMPLES / src, dtype="float32")
+        sf.write(d / f"{name}.wav", y[: 2 * sr2], sr2)
+        out[name] = d / f"{name}.wav"
+    corrupt = d / "musCorrupt.wav"
+    corrupt.write_bytes(b"RIFF this is not audio" * 10)
+    out["corrupt"] = corrupt
+    return out
+
+
+def _rows(out_dir: Path) -> list[dict]:
+    with open(out_dir / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _has_figures(row: dict) -> bool:
+    return all(row[k] and math.isfinite(float(row[k])) for k in ("chroma_similarity", "mfcc_gap_closed"))
+
+
+# ----------------------------------------------------------------------- settings (no cluster)
+
+def test_grid_values_and_overrides_are_parsed_like_python():
+    grid = sweep.parse_grid(["content_weight=2,3", "style-layers=('bands',),('bands','wide')", "init=content,random"])
+    assert len(grid) == 8
+    assert grid[0] == {"content_weight": 2, "style_layers": ("bands",), "init": "content"}
+    assert sweep.parse_overrides("content_weight=2.0,rec.init_phase='random'") == {
+        "content_weight": 2.0, "rec.init_phase": "random"}
+    assert sweep.parse_value("bands;wide") == ("bands", "wide") and sweep.parse_value("0.5") == 0.5
+    with pytest.raises(ParameterError, match="unknown setting 'content_wieght'"):
+        sweep.parse_grid(["content_wieght=2,3"])
+    with pytest.raises(ParameterError, match="KEY=V1,V2"):
+        sweep.parse_grid(["content_weight"])
+
+
+def test_job_names_hash_the_resolved_settings(clips):
+    a = sweep.make_job(clips["musA"], clips["ambA"], {"content_weight": 2})
+    b = sweep.make_job(clips["musA"], clips["ambA"], {"content_weight": 2.0})
+    c = sweep.make_job(clips["musA"], clips["ambA"], {"content_weight": 3})
+    assert a.name == b.name and a.name != c.name
+    assert a.name.startswith("musA__ambA__") and len(a.hash) == 8
+    config, _ = a.resolve()
+    assert config.transfer.content_weight == 2.0 and config.transfer.network == "texture"  # preset default
+    assert sweep.dedupe([a, b, c]) == [a, c]
+    with pytest.raises(ParameterError, match="iterations must be an integer"):
+        sweep.make_job(clips["musA"], clips["ambA"], {"iterations": 2.5})
+
+
+def test_bad_jobs_csv_and_grid_are_one_clear_line(clips, tmp_path, capsys):
+    jobs = tmp_path / "jobs.csv"
+    cases = {
+        "content,style,contnet_weight\nmusA.wav,ambA.wav,2\n": "column 'contnet_weight'",
+        "content,style,iterations\nmusA.wav,ambA.wav,lots\n": "line 2: iterations must be an integer",
+        "content,style\nmissing.wav,ambA.wav\n": "line 2: content missing.wav: no such file",
+        "music,ambience\nmusA.wav,ambA.wav\n": "columns 'content' and 'style'",
+    }
+    for text, message in cases.items():
+        jobs.write_text(text.replace("musA.wav", str(clips["musA"])).replace("ambA.wav", str(clips["ambA"])))
+        assert main(["batch", str(jobs), "-o", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("amnst: error: ") and message in err and err.count("\n") == 1, err
+    assert main(["sweep", "--contents", str(clips["musA"]), "--styles", str(clips["ambA"]),
+                 "--grid", "style_weight=2,x=", "-o", str(tmp_path / "out")]) == 2
+    assert "amnst: error: cannot read the values" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "results.csv").exists()
+    # An output that cannot be written is refused before any job runs.
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    jobs.write_text(f"content,style\n{clips['musA']},{clips['ambA']}\n")
+    assert main(["batch", str(jobs), "-o", str(blocker / "sweep")]) == 2
+    assert "cannot write the sweep there" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------- an embedded LocalCluster
+
+def test_local_cluster_sweep_resumes_and_records_failures(clips, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--contents", str(clips["musA"]), str(clips["musB"]),
+            "--styles", str(clips["ambA"]), str(clips["ambB"]), *TINY, "--workers", "2", "-q", "-o", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "2 worker process(es) x 1 TensorFlow thread(s)" in printed
+    rows = _rows(out)
+    assert len(rows) == 4 and all(r["status"] == "ok" and _has_figures(r) for r in rows), rows
+    assert {(r["content"], r["style"]) for r in rows} == {(c, s) for c in ("musA.wav", "musB.wav")
+                                                          for s in ("ambA.wav", "ambB.wav")}
+    for r in rows:
+        record = json.loads((Path(r["run_dir"]) / "run.json").read_text())
+        assert record["config"]["transfer"]["iterations"] == 3 and len(record["history"]) == 3
+        assert Path(r["run_dir"]).name.endswith("__" + r["settings_hash"])
+    assert (out / "frontier.png").stat().st_size > 10_000
+    assert (out / "results.parquet").is_file() if _parquet() else True
+    stamps = {r["run_dir"]: os.stat(Path(r["run_dir"]) / "run.json").st_mtime_ns for r in rows}
+
+    # The same command again: every job is complete, none runs (no cluster is started).
+    assert main(argv) == 0
+    assert "all complete from an earlier run; nothing to run" in capsys.readouterr().out
+    again = _rows(out)
+    assert len(again) == 4 and all(r["reused"] == "True" and r["status"] == "ok" for r in again)
+    assert stamps == {r["run_dir"]: os.stat(Path(r["run_dir"]) / "run.json").st_mtime_ns for r in again}
+
+    # A batch with a corrupt content beside a new job: recorded as failed, the other finishes.
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,style,iterations,rec.n_iter,projection_every,seed\n"
+                    f"{clips['corrupt']},{clips['ambA']},3,4,0,\n"
+                    f"{clips['musA']},{clips['ambB']},3,4,0,7\n")
+    assert main(["batch", str(jobs), "--workers", "2", "-q", "-o", str(out / "batch")]) == 1
+    rows = {r["content"]: r for r in _rows(out / "batch")}
+    assert rows["musCorrupt.wav"]["status"] == "failed" and "musCorrupt.wav" in rows["musCorrupt.wav"]["error"]
+    assert "\n" not in rows["musCorrupt.wav"]["error"] and not _has_figures(rows["musCorrupt.wav"])
+    assert rows["musA.wav"]["status"] == "ok" and _has_figures(rows["musA.wav"]) and rows["musA.wav"]["seed"] == "7"
+    assert not Path(rows["musCorrupt.wav"]["run_dir"]).exists()
+
+
+def _parquet() -> bool:
+    try:
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------- `dask scheduler` / `dask worker`
+
+def _env():
+    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a process we started, and its children (its own session), whatever happened."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """``dask scheduler`` and ``dask worker`` (2 worker processes) as separate processes on 127.0.0.1."""
+    d = tmp_path_factory.mktemp("dask")
+    sched_file = d / "scheduler.json"
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sched_file)], env=_env(), cwd=d, start_new_session=True,
+            stdout=open(d / "scheduler.log", "w"), stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 120
+        while not sched_file.exists() and time.monotonic() < deadline:
+            assert procs[0].poll() is None, (d / "scheduler.log").read_text()
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", "worker", address, "--nworkers", "2", "--nthreads", "1",
+             "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "4GiB"],
+            env=_env(), cwd=d, start_new_session=True, stdout=open(d / "worker.log", "w"), stderr=subprocess.STDOUT))
+        from distributed import Client
+
+        client = Client(address, timeout="60s")
+        client.wait_for_workers(2, timeout=180)
+        yield address, client
+        client.close()
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+
+
+def _amnst(*argv, env=None):
+    return subprocess.Popen([sys.executable, "-m", "amnst_lib", *map(str, argv)], env=env or _env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_sweep_through_a_separate_scheduler(dask_cluster, clips, tmp_path):
+    address, _ = dask_cluster
+    env = dict(_env(), DASK_SCHEDULER_ADDRESS=address)  # the variable names the cluster, as --scheduler does
+    proc = _amnst("sweep", "--contents", clips["musA"], "--styles", clips["ambA"], clips["ambB"], *TINY,
+                  "-q", "-o", tmp_path / "remote", env=env)
+    try:
+        out, err = proc.communicate(timeout=600)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0, err
+    assert "local Dask cluster" not in out
+    rows = _rows(tmp_path / "remote")
+    assert len(rows) == 2 and all(r["status"] == "ok" and _has_figures(r) for r in rows)
+
+
+def test_a_worker_killed_during_a_job_is_retried_and_recorded_once(dask_cluster, clips, tmp_path):
+    address, client = dask_cluster
+    proc = _amnst("sweep", "--contents", clips["musB"], "--styles", clips["ambA"], clips["ambB"],
+                  "--grid", "iterations=3", "--set", "rec.n_iter=4,projection_every=0,seed=3",
+                  "--scheduler", address, "-q", "-o", tmp_path / "killed")
+    killed = None
+    try:
+        deadline = time.monotonic() + 300
+        while killed is None and time.monotonic() < deadline and proc.poll() is None:
+            for _, event in client.get_events(sweep.EVENT_TOPIC):
+                if event["event"] == "start" and "musB" in event["job"]:
+                    killed = event
+                    os.kill(event["pid"], signal.SIGKILL)  # a dask worker process (the nanny restarts it)
+                    break
+            time.sleep(0.1)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        _stop(proc)
+    assert killed is not None, "no job start seen"
+    assert proc.returncode == 0, err
+    rows = _rows(tmp_path / "killed")
+    assert len(rows) == 2 and len({r["run_dir"] for r in rows}) == 2
+    assert all(r["status"] == "ok" and _has_figures(r) for r in rows), rows
+    starts = [e for _, e in client.get_events(sweep.EVENT_TOPIC) if e["job"] == killed["job"]]
+    assert len(starts) >= 2 and starts[-1]["pid"] != killed["pid"]  # it ran again, on another process
+    assert sorted(p.name for p in (tmp_path / "killed" / "runs").iterdir()) == sorted(
+        Path(r["run_dir"]).name for r in rows)  # no half-written folder left
