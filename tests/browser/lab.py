@@ -41,6 +41,10 @@ LAB_SETTINGS = {
 }
 
 
+#: The notebook of the visible tab (others stay in the DOM, hidden).
+CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+
+
 @dataclass
 class Lab:
     url: str
@@ -49,7 +53,7 @@ class Lab:
     log: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}lab/tree/{name}?token={self.token}"
+        return f"{self.url}lab/tree/{name}?reset&token={self.token}"  # reset: no tabs from before
 
     def log_tail(self, n: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
@@ -71,6 +75,7 @@ def private_env(tmp: Path) -> dict[str, str]:
         (tmp / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(tmp / sub)
     env.pop("JUPYTER_PATH", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # set by tests/conftest.py; a user's Lab starts without it
     env.pop("JUPYTER_CONFIG_PATH", None)
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     for name, values in LAB_SETTINGS.items():
@@ -187,7 +192,7 @@ def menu(page, *path: str) -> None:
 
 
 def prompts(page) -> list[str]:
-    return [t.strip() for t in page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
+    return [t.strip() for t in page.locator(f"{CURRENT} .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
 
 
 def run_all(page, timeout_s: float = 600.0) -> float:
@@ -206,14 +211,14 @@ def run_all(page, timeout_s: float = 600.0) -> float:
 
 def stderr_texts(page) -> list[str]:
     """The text of every stderr (pink) and error output area in the notebook."""
-    sel = (".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
-           ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+    sel = (f"{CURRENT} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+           f"{CURRENT} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     return page.locator(sel).all_inner_texts()
 
 
 def widget_failures(page) -> list[str]:
     """Signs that widgets did not render: Lab's error box, or a widget's text repr."""
-    text = page.locator(".jp-Notebook").inner_text()
+    text = page.locator(CURRENT).inner_text()
     found = []
     if "Error displaying widget" in text:
         found.append("Error displaying widget")

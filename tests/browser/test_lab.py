@@ -200,5 +200,5 @@ def test_01_runs_all_cells_cleanly(lab, page):
     print(f"\n01 Run All Cells: {seconds:.1f} s")
     L.shot(page, "01_run_all")
     _assert_clean(page, "01 after Run All")
-    assert page.locator(".jp-Notebook img").count() >= 3
-    assert page.locator(".jp-Notebook audio").count() >= 2
+    assert page.locator(f"{L.CURRENT} img").count() >= 3
+    assert page.locator(f"{L.CURRENT} audio").count() >= 2
