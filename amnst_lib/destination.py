@@ -175,6 +175,9 @@ class Claim:
         """Move the finished temporary folder into place, replacing an old run folder last."""
         out = self.out_dir
         old = None
+        if out.is_dir() and any(out.iterdir()) and not is_run_folder(out)[0]:
+            # Empty (or ours) when claimed, filled by someone else since: never replaced.
+            raise OSError(errno.EEXIST, "the folder was filled by something else during the run", str(out))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".amnst-old-{os.getpid()}-", dir=out.parent))
             os.replace(out, old / "run")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import warnings
 
 import librosa
@@ -127,6 +128,16 @@ def unit_phase(X: np.ndarray, seed: int = 0) -> np.ndarray:
     return phase.astype(np.complex64)
 
 
+def griffinlim_seed(seed: int) -> dict:
+    """``librosa.griffinlim``'s seed keyword for the installed librosa.
+
+    librosa 1.0 renamed ``random_state`` to ``rng`` (the old name warns, and goes in 1.2);
+    0.10 and 0.11 know only ``random_state``. Both take an integer seed.
+    """
+    name = "rng" if "rng" in inspect.signature(librosa.griffinlim).parameters else "random_state"
+    return {name: seed}
+
+
 def griffin_lim(S: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(),
                 rcfg: ReconstructionConfig = ReconstructionConfig(),
                 length: int | None = None, init_phase: np.ndarray | None = None) -> np.ndarray:
@@ -158,7 +169,7 @@ def griffin_lim(S: np.ndarray, cfg: AnalysisConfig = AnalysisConfig(),
     """
     if init_phase is None:
         y = librosa.griffinlim(S, n_iter=rcfg.n_iter, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
-                               momentum=rcfg.momentum, init="random", random_state=rcfg.seed,
+                               momentum=rcfg.momentum, init="random", **griffinlim_seed(rcfg.seed),
                                length=length)
         return y.astype(np.float32)
     S = np.asarray(S, dtype=np.float32)

@@ -82,7 +82,8 @@ def main() -> None:
             res["minutes"] = m
             rows.append(res)
             content.unlink()
-            print(f"  {m:g} min done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            print(f"  {m:g} min done in {time.perf_counter() - t:.0f} s: peak RSS {res['rss'] / 2 ** 30:.2f} GiB, "
+                  f"Griffin-Lim {res['timings'].get('reconstruction', 0):.0f} s", file=sys.stderr, flush=True)
     base = rows[0]
     print(f"amnst transfer, default preset, --iterations {args.iterations}, Griffin-Lim 128 iterations, metrics on; "
           f"{os.cpu_count()} CPUs")

@@ -2,7 +2,9 @@
 
 Issue 6, part 3. Files whose names start with ``mus`` are contents, ``amb`` styles. Each
 pair goes through the named presets (``default``, ``original``: the full pipeline, mel ->
-transfer -> Griffin-Lim -> metrics) and two baselines that need no transfer:
+transfer -> Griffin-Lim -> metrics, run as jobs of ``amnst sweep``'s engine,
+:mod:`amnst_lib.sweep`: ``--workers N`` in parallel, ``--scheduler`` on a Dask cluster,
+``--out DIR`` to keep the run folders) and two baselines that need no transfer:
 
 - ``content``: the content unchanged (what "keep the harmony" alone scores);
 - ``mix``: content + style at equal loudness (RMS), the "mere superposition" to beat.
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +34,7 @@ import numpy as np  # noqa: E402
 from amnst_lib.audio import load_audio  # noqa: E402
 from amnst_lib.config import PRESETS, RunConfig  # noqa: E402
 from amnst_lib.metrics import METRIC_INFO, evaluate  # noqa: E402
+from amnst_lib.sweep import make_job  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ("chroma_similarity", "mfcc_gap_closed", "random_gram_gap_closed", "superposition",
@@ -66,22 +70,39 @@ def baseline(name: str, content_path: Path, style_path: Path, sr: int, seconds) 
     return m
 
 
-def transfer_method(name: str, content_path: Path, style_path: Path, seconds, networks: dict) -> dict:
-    from amnst_lib.pipeline import load_network, run_transfer
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--scheduler``, ``--out``: where the transfers run (``amnst sweep``'s engine)."""
+    p.add_argument("--workers", type=int, default=1,
+                   help="local Dask worker processes (default 1: one run at a time with every core, as the "
+                        "tables of benchmarks/README.md were measured; s/run is comparable only at equal workers)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler instead")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="keep the run folders, results.csv and frontier.png here; a rerun skips the complete "
+                        "runs (same settings; not a code change!). Default: a temporary folder, removed")
 
-    config = RunConfig(transfer=PRESETS[name])
-    t_cfg = config.transfer
-    if name not in networks:  # one network per method, reused across pairs
-        networks[name] = load_network(None, seed=t_cfg.seed, input_shape=config.analysis.input_shape,
-                                      config=t_cfg)[0]
-    run = run_transfer(content_path, style_path, None, config=config, progress=False, max_seconds=seconds,
-                       model=networks[name])
-    m = dict(run.metrics)
-    timings = run.record["timings_seconds"]
-    # A user's wait: everything but the metrics (which a plain run also computes, but
-    # which are the benchmark's cost, not the method's).
-    m["seconds"] = timings["total"] - timings.get("metrics", 0.0)
-    return m
+
+def run_jobs(jobs, args) -> dict[str, dict]:
+    """Run ``jobs`` with :func:`amnst_lib.sweep.run_sweep`; the figures by job name.
+
+    Each value has ``COLUMNS`` and ``seconds``: a user's wait, the run's total minus its
+    metrics (which a plain run also computes, but which are the benchmark's cost, not the
+    method's). A failed job stops the benchmark (a table with holes would mislead).
+    """
+    from amnst_lib.sweep import run_sweep
+
+    with tempfile.TemporaryDirectory(prefix="amnst-bench-") as tmp:
+        out = args.out or Path(tmp)
+        result = run_sweep(jobs, out, workers=args.workers, scheduler=args.scheduler, progress=False,
+                           log=lambda m: print(m, file=sys.stderr, flush=True))
+        failed = [f"{Path(r['run_dir']).name}: {r['error']}" for r in result.rows if r["status"] != "ok"]
+        if failed:
+            raise SystemExit("failed runs:\n  " + "\n  ".join(failed))
+        figures = {}
+        for r in result.rows:
+            t = json.loads((Path(r["run_dir"]) / "run.json").read_text())["timings_seconds"]
+            figures[Path(r["run_dir"]).name] = {**{k: r[k] for k in COLUMNS},
+                                                "seconds": t["total"] - t.get("metrics", 0.0)}
+    return figures
 
 
 def _fmt(v) -> str:
@@ -116,6 +137,7 @@ def main(argv=None) -> int:
     p.add_argument("--methods", default="default,original," + ",".join(BASELINES),
                    help=f"comma-separated: presets {sorted(PRESETS)} and baselines {list(BASELINES)}")
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
+    add_engine_arguments(p)
     args = p.parse_args(argv)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -126,13 +148,16 @@ def main(argv=None) -> int:
     if not pairs:
         p.error(f"{args.audio_dir}: no mus* x amb* pairs of audio files")
     sr = RunConfig().analysis.sr
-    networks, rows = {}, []
+    limit = {"max_seconds": args.seconds} if args.seconds else {}
+    jobs = {(c, s, m): make_job(c, s, {"preset": m, **limit}) for c, s in pairs for m in methods if m in PRESETS}
+    runs = run_jobs(list(jobs.values()), args)  # every transfer, on amnst sweep's engine
+    rows = []
     for c, s in pairs:
         for method in methods:
             if method in BASELINES:
                 m = baseline(method, c, s, sr, args.seconds)
             else:
-                m = transfer_method(method, c, s, args.seconds, networks)
+                m = runs[jobs[(c, s, method)].name]
             rows.append({"pair": f"{c.stem[:18]} x {s.stem[:17]}", "method": method,
                          **{k: m.get(k) for k in COLUMNS}, "seconds": m["seconds"]})
             print(f"  {rows[-1]['pair']} {method}: " + ", ".join(f"{SHORT[k]} {_fmt(m.get(k))}" for k in COLUMNS),

@@ -5,7 +5,9 @@ comma-separated list of ``field=value`` overrides of the ``default`` preset's
 ``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``); an empty string is
 the default itself. Values are Python literals; a field given twice takes the later value. One line per variant: the medians of
 chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC, the
-lowest chroma of any pair, and the seconds taken.
+lowest chroma of any pair, and the seconds its runs took (summed). Every variant x pair is
+one job of ``amnst sweep``'s engine (:mod:`amnst_lib.sweep`): ``--workers N`` runs them in
+parallel, ``--scheduler`` on a Dask cluster, ``--out DIR`` keeps the run folders.
 
     python benchmarks/sweep_quality.py --audio-dir ../shared/audio --seconds 10 \\
         "" "content_weight=2.0" "stats_layers=('bands','dbbands'),rec.init_phase='random'"
@@ -14,10 +16,8 @@ lowest chroma of any pair, and the seconds taken.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,26 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from amnst_lib.config import PRESETS, ReconstructionConfig, RunConfig  # noqa: E402
-from amnst_lib.pipeline import run_transfer  # noqa: E402
+from amnst_lib.config import RunConfig  # noqa: E402
+from amnst_lib.sweep import build_config, make_job, parse_overrides  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quality import COLUMNS, ROOT, SHORT, find_pairs  # noqa: E402
+from bench_quality import COLUMNS, ROOT, SHORT, add_engine_arguments, find_pairs, run_jobs  # noqa: E402
 
 
 def parse_variant(text: str) -> RunConfig:
-    """``"a=1,rec.b='x'"`` -> RunConfig of the default preset with those fields replaced."""
-    # Python's own parser reads the overrides as keyword arguments (values may be tuples).
-    call = ast.parse(f"f({text.replace('rec.', 'rec__')})", mode="eval").body
-    transfer, reconstruction = {}, {}
-    for kw in call.keywords:
-        value = ast.literal_eval(kw.value)
-        if kw.arg.startswith("rec__"):
-            reconstruction[kw.arg.removeprefix("rec__")] = value
-        else:
-            transfer[kw.arg] = value
-    return RunConfig(transfer=PRESETS["default"].replace(**transfer),
-                     reconstruction=ReconstructionConfig(**reconstruction))
+    """``"a=1,rec.b='x'"`` -> RunConfig of the default preset with those fields replaced.
+
+    The overrides of ``amnst sweep`` (:func:`amnst_lib.sweep.parse_overrides`): Python's
+    parser reads them as keyword arguments, values may be tuples; a later field wins.
+    """
+    return build_config(parse_overrides(text))[0]
 
 
 def main(argv=None) -> int:
@@ -52,19 +46,21 @@ def main(argv=None) -> int:
     p.add_argument("variants", nargs="+", help='overrides of the default preset, e.g. "content_weight=2.0"')
     p.add_argument("--audio-dir", type=Path, default=ROOT / "data" / "examples")
     p.add_argument("--seconds", type=float, default=10.0)
+    add_engine_arguments(p)
     args = p.parse_args(argv)
     pairs = find_pairs(args.audio_dir)
-    configs = [parse_variant(v) for v in args.variants]  # fail on a typo before any run
+    overrides = {text: parse_overrides(text) for text in args.variants}  # fail on a typo before any run
+    jobs = {(text, c, s): make_job(c, s, {**ov, "max_seconds": args.seconds})
+            for text, ov in overrides.items() for c, s in pairs}
+    runs = run_jobs(list(jobs.values()), args)  # every variant x pair, on amnst sweep's engine
     print(f"audio: {args.audio_dir}  seconds: {args.seconds}  pairs: {len(pairs)}")
     print(f"{'variant':60s} " + " ".join(f"{SHORT[c]:>9s}" for c in COLUMNS) + "  min chroma      s")
-    for text, cfg in zip(args.variants, configs):
-        t0 = time.perf_counter()
-        runs = [run_transfer(c, s, None, config=cfg, max_seconds=args.seconds, progress=False) for c, s in pairs]
-        rows = [[r.metrics[k] for k in COLUMNS] for r in runs]
-        a = np.array(rows, dtype=float)
+    for text in args.variants:
+        figures = [runs[jobs[(text, c, s)].name] for c, s in pairs]
+        a = np.array([[f[k] for k in COLUMNS] for f in figures], dtype=float)
         med = np.median(a, axis=0)
         print(f"{(text or '(default)'):60s} " + " ".join(f"{v:9.3f}" for v in med)
-              + f"  {a[:, 0].min():10.2f} {time.perf_counter() - t0:6.0f}", flush=True)
+              + f"  {a[:, 0].min():10.2f} {sum(f['seconds'] for f in figures):6.0f}", flush=True)
     return 0
 
 

@@ -8,7 +8,7 @@
 #       mel_band_counts:
 #       - 64
 #       - 384
-#       seconds: 3.0
+#       seconds: 3
 #   colab:
 #     name: AM-NST 01 audio preprocessing
 #     provenance: []
@@ -31,7 +31,8 @@
 # and turns a mel spectrogram back into sound, with what each step costs.
 
 # %%
-# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# Set-up. In Google Colab: install AM-NST from its repository (under a minute). Colab's own
+# TensorFlow, Keras, librosa and numpy are kept as they are; only what is missing is added.
 # In JupyterLab or headless (papermill) this cell does nothing.
 import sys
 
@@ -41,7 +42,8 @@ MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive
 
 if IN_COLAB:
     # !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
-    # !pip install --quiet /content/amnst
+    # !pip install --quiet --no-deps /content/amnst
+    # !python -m amnst_lib.requirements --install-missing
     if MOUNT_DRIVE:
         from google.colab import drive
         drive.mount("/content/drive")
@@ -77,7 +79,7 @@ from amnst_lib.config import AnalysisConfig, ReconstructionConfig
 from amnst_lib.notebook_utils import audio_player, find_examples_dir, table
 from amnst_lib.plots import plot_mels, plot_waveform
 from amnst_lib.segments import split_segments
-from amnst_lib.spectrum import mel_spectrogram, mel_to_audio, spectral_convergence
+from amnst_lib.spectrum import griffin_lim, mel_spectrogram, mel_to_audio, spectral_convergence
 
 cfg = AnalysisConfig()  # sr 22050, n_fft 1024, hop 256, 384 mels, 431-frame segments, magnitude
 path = Path(audio_path) if audio_path else find_examples_dir() / "mus01_baroque_bach_brandenburg2.wav"
@@ -171,8 +173,7 @@ rows = []
 for n_iter in griffin_lim_iterations:
     rcfg = ReconstructionConfig(n_iter=int(n_iter))
     start = time.perf_counter()
-    y_rec = librosa.griffinlim(stft_mag, n_iter=rcfg.n_iter, hop_length=cfg.hop_length, n_fft=cfg.n_fft,
-                               momentum=rcfg.momentum, random_state=rcfg.seed, length=len(y))
+    y_rec = griffin_lim(stft_mag, cfg, rcfg, length=len(y))  # librosa.griffinlim from a random phase
     rows.append(["STFT (no mel)", n_iter, spectral_convergence(stft_mag, y_rec, cfg),
                  time.perf_counter() - start, audio_player(y_rec, cfg.sr)])
 for n_mels in mel_band_counts:

@@ -4,7 +4,7 @@
 #     ci_parameters:
 #       batch_size: 8
 #       epochs: 1
-#       seconds: 8.0
+#       seconds: 8
 #       tracks_per_class: 2
 #   colab:
 #     name: AM-NST 02 genre classifier training
@@ -28,7 +28,8 @@
 # on GTZAN or on a generated miniature, and saves the weights notebook 03 loads.
 
 # %%
-# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# Set-up. In Google Colab: install AM-NST from its repository (under a minute). Colab's own
+# TensorFlow, Keras, librosa and numpy are kept as they are; only what is missing is added.
 # In JupyterLab or headless (papermill) this cell does nothing.
 import sys
 
@@ -38,7 +39,8 @@ MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive
 
 if IN_COLAB:
     # !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
-    # !pip install --quiet /content/amnst
+    # !pip install --quiet --no-deps /content/amnst
+    # !python -m amnst_lib.requirements --install-missing
     if MOUNT_DRIVE:
         from google.colab import drive
         drive.mount("/content/drive")

@@ -4,7 +4,7 @@
 #     ci_parameters:
 #       griffin_lim_iterations: 8
 #       iterations_for_nst: 3
-#       max_seconds: 3.0
+#       max_seconds: 3
 #       print_frequency: 1
 #       segments_to_include: 1
 #   colab:
@@ -29,7 +29,8 @@
 # audio that keeps the music's notes with the ambience's timbre; then listen and measure.
 
 # %%
-# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# Set-up. In Google Colab: install AM-NST from its repository (under a minute). Colab's own
+# TensorFlow, Keras, librosa and numpy are kept as they are; only what is missing is added.
 # In JupyterLab or headless (papermill) this cell does nothing.
 import sys
 
@@ -39,7 +40,8 @@ MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive
 
 if IN_COLAB:
     # !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
-    # !pip install --quiet /content/amnst
+    # !pip install --quiet --no-deps /content/amnst
+    # !python -m amnst_lib.requirements --install-missing
     if MOUNT_DRIVE:
         from google.colab import drive
         drive.mount("/content/drive")

@@ -4,7 +4,7 @@
 #     ci_parameters:
 #       griffin_lim_iterations: 4
 #       iterations: 3
-#       max_seconds: 2.0
+#       max_seconds: 2
 #       workers: 1
 #   colab:
 #     name: AM-NST 04 sweep
@@ -28,7 +28,8 @@
 # settings, then one results table and the trade-off between keeping the music and taking on the style.
 
 # %%
-# Colab setup: in Google Colab, install AM-NST from its repository (a minute or two).
+# Set-up. In Google Colab: install AM-NST from its repository (under a minute). Colab's own
+# TensorFlow, Keras, librosa and numpy are kept as they are; only what is missing is added.
 # In JupyterLab or headless (papermill) this cell does nothing.
 import sys
 
@@ -38,7 +39,8 @@ MOUNT_DRIVE = False  # True: mount Google Drive, then use /content/drive/MyDrive
 
 if IN_COLAB:
     # !git clone --quiet --depth 1 {REPO_URL} /content/amnst || git -C /content/amnst pull --quiet
-    # !pip install --quiet /content/amnst
+    # !pip install --quiet --no-deps /content/amnst
+    # !python -m amnst_lib.requirements --install-missing
     if MOUNT_DRIVE:
         from google.colab import drive
         drive.mount("/content/drive")

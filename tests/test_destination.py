@@ -255,3 +255,16 @@ def test_interrupted_is_printed_on_its_own_line_after_the_progress_bar(clips, tm
     assert code == 130
     assert "amnst: interrupted" in err.splitlines()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_filled_by_someone_else_during_the_run_is_not_replaced(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()  # empty: may be used without --overwrite
+    claim = claim_destination(target)
+    (target / "thesis.txt").write_text("written while the run computed")
+    (claim.tmp / "output.wav").write_bytes(b"RIFF")
+    with pytest.raises(OSError, match="filled by something else"):
+        claim.publish()
+    claim.release()
+    assert sorted(p.name for p in target.iterdir()) == ["thesis.txt"]
+    assert _leftovers(tmp_path) == []

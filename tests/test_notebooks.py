@@ -36,6 +36,8 @@ def test_committed_notebook_has_no_outputs(path):
         if cell.cell_type == "code":
             assert cell.get("outputs", []) == [], f"{path.name} cell {i} has outputs; clear them before committing"
             assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+    # JupyterLab fills it in from the kernel (amnst_lib.lab); committed, it only goes stale
+    assert "language_info" not in nbformat.read(str(path), as_version=4).metadata, "run: make strip"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

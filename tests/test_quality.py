@@ -210,7 +210,7 @@ def test_sweep_variants_parse_into_run_configs():
     assert cfg.reconstruction.init_phase == "random"
     # A field given twice takes the later value (benchmarks/README.md's commands rely on it).
     assert sweep.parse_variant("content_weight=4.0,rec.n_iter=64,content_weight=2.0").transfer.content_weight == 2.0
-    with pytest.raises(TypeError):
+    with pytest.raises(ParameterError, match="unknown setting 'content_wieght'"):
         sweep.parse_variant("content_wieght=2.0")  # a typo fails before any run
     with pytest.raises(ParameterError):
         sweep.parse_variant("rec.init_phase='zeros'")

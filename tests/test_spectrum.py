@@ -119,3 +119,23 @@ def test_filterbank_inversion_stays_bounded_for_an_inconsistent_mel_at_other_fft
         basis = librosa.filters.mel(sr=a.sr, n_fft=n_fft, n_mels=a.n_mels)
         err = np.linalg.norm(basis @ mel_to_stft(off, a) - off) / np.linalg.norm(off)
         assert err < 0.2, (n_fft, err)
+
+
+def test_griffinlim_seed_uses_the_installed_librosas_keyword_without_a_warning():
+    import inspect
+    import warnings
+
+    import librosa
+
+    from amnst_lib.config import ReconstructionConfig
+    from amnst_lib.spectrum import griffin_lim, griffinlim_seed
+
+    (name, value), = griffinlim_seed(3).items()
+    assert value == 3 and name in inspect.signature(librosa.griffinlim).parameters
+    S = np.abs(librosa.stft(np.random.default_rng(0).standard_normal(4096).astype(np.float32), n_fft=1024,
+                            hop_length=256))
+    rcfg = ReconstructionConfig(n_iter=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # librosa 1.x warns on the old random_state name
+        a = griffin_lim(S, rcfg=rcfg)
+    assert np.array_equal(a, griffin_lim(S, rcfg=rcfg))  # seeded: the same waveform
