@@ -14,6 +14,12 @@ metric's target from issue 6 (``amnst_lib.metrics.METRIC_INFO``) and the seconds
 
     python benchmarks/bench_quality.py                       # bundled examples
     python benchmarks/bench_quality.py --audio-dir ../shared/audio --seconds 10
+    python benchmarks/bench_quality.py --split benchmarks/dev_split.json --part validation --seconds 10
+
+``--split FILE --part tuning|validation`` runs only that half of a development set split
+by clip (``benchmarks/dev_split.json``: its ``audio_dir`` unless ``--audio-dir`` is given).
+Below the medians, ``worst`` gives each figure's worst value over the pairs (lowest where
+higher is better, highest where lower is better).
 """
 
 from __future__ import annotations
@@ -44,12 +50,71 @@ SHORT = {"chroma_similarity": "chroma", "mfcc_gap_closed": "MFCC gap", "random_g
 BASELINES = ("content", "mix")
 
 
-def find_pairs(audio_dir: Path) -> list[tuple[Path, Path]]:
-    """Every (content, style) pair of ``mus*`` x ``amb*`` audio files in ``audio_dir``."""
+PARTS = ("tuning", "validation")
+
+
+def _kind(path: Path) -> str:
+    """``"mus"``, ``"amb"`` or ``""``: the clip's role from its name (``dev_`` prefix allowed)."""
+    name = path.name.removeprefix("dev_")
+    return name[:3] if name[:3] in ("mus", "amb") else ""
+
+
+def load_split(split_file: Path, part: str) -> tuple[Path, set[str]]:
+    """The audio folder and the clip names (stems) of one half of a split file."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    data = json.loads(Path(split_file).read_text())
+    clips = set(data[part]["music"]) | set(data[part]["ambience"])
+    other = set(data[PARTS[1 - PARTS.index(part)]]["music"]) | set(data[PARTS[1 - PARTS.index(part)]]["ambience"])
+    if clips & other:
+        raise ValueError(f"{split_file}: clips in both halves: {sorted(clips & other)}")
+    return ROOT / data["audio_dir"], clips
+
+
+def find_pairs(audio_dir: Path, clips: set[str] | None = None) -> list[tuple[Path, Path]]:
+    """Every (content, style) pair of ``mus*`` x ``amb*`` audio files in ``audio_dir``.
+
+    Names may start with ``dev_`` (the development set). ``clips``, if given, keeps only
+    files with those stems (one half of a split: see :func:`load_split`); a named clip
+    that is missing raises FileNotFoundError.
+    """
     files = sorted(p for p in audio_dir.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3"))
-    contents = [p for p in files if p.name.startswith("mus")]
-    styles = [p for p in files if p.name.startswith("amb")]
+    if clips is not None:
+        missing = sorted(clips - {p.stem for p in files})
+        if missing:
+            raise FileNotFoundError(f"{audio_dir}: clips of the split not found: {missing}")
+        files = [p for p in files if p.stem in clips]
+    contents = [p for p in files if _kind(p) == "mus"]
+    styles = [p for p in files if _kind(p) == "amb"]
     return [(c, s) for c in contents for s in styles]
+
+
+def add_pair_arguments(p: argparse.ArgumentParser, default_dir: Path | None) -> None:
+    """``--audio-dir``, ``--split``, ``--part``: which pairs a quality benchmark runs."""
+    p.add_argument("--audio-dir", type=Path, default=None,
+                   help=f"folder of mus*/amb* clips (default: the split's folder, else {default_dir})")
+    p.add_argument("--split", type=Path, default=None, help="split file, e.g. benchmarks/dev_split.json")
+    p.add_argument("--part", choices=PARTS, default=None, help="with --split: which half to run")
+
+
+def pairs_from_args(p: argparse.ArgumentParser, args, default_dir: Path) -> list[tuple[Path, Path]]:
+    """The pairs named by :func:`add_pair_arguments`' flags (argparse errors on misuse)."""
+    if (args.split is None) != (args.part is None):
+        p.error("--split and --part go together")
+    clips = None
+    audio_dir = args.audio_dir or default_dir
+    if args.split is not None:
+        split_dir, clips = load_split(args.split, args.part)
+        audio_dir = args.audio_dir or split_dir
+    pairs = find_pairs(audio_dir, clips)
+    if not pairs:
+        p.error(f"{audio_dir}: no mus* x amb* pairs of audio files")
+    return pairs
+
+
+def worst(values, key: str) -> float:
+    """The worst of ``values`` for metric ``key``: min where higher is better, else max."""
+    return float(min(values) if METRIC_INFO[key].better == "higher" else max(values))
 
 
 def plain_mix(content: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -123,6 +188,11 @@ def format_rows(rows: list[dict], methods: list[str]) -> str:
                for k in COLUMNS}
         secs = float(np.median([r["seconds"] for r in sel]))
         lines.append(f"{'':38s} {method:9s} " + " ".join(f"{_fmt(med[k]):>9s}" for k in COLUMNS) + f" {secs:6.1f}")
+    lines.append(f"{'worst pair (each figure)':38s}")
+    for method in methods:
+        sel = [r for r in rows if r["method"] == method]
+        bad = {k: (worst([r[k] for r in sel], k) if all(r[k] is not None for r in sel) else None) for k in COLUMNS}
+        lines.append(f"{'':38s} {method:9s} " + " ".join(f"{_fmt(bad[k]):>9s}" for k in COLUMNS))
     target = " ".join(f"{('>=' if METRIC_INFO[k].better == 'higher' else '<=') + format(METRIC_INFO[k].target, '.2f'):>9s}"
                       for k in COLUMNS)
     lines.append(f"{'':38s} {'target':9s} {target}")
@@ -131,8 +201,7 @@ def format_rows(rows: list[dict], methods: list[str]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--audio-dir", type=Path, default=ROOT / "data" / "examples",
-                   help="folder of mus*/amb* clips (default: the bundled examples)")
+    add_pair_arguments(p, ROOT / "data" / "examples")
     p.add_argument("--seconds", type=float, default=None, help="use only the first N seconds of each clip")
     p.add_argument("--methods", default="default,original," + ",".join(BASELINES),
                    help=f"comma-separated: presets {sorted(PRESETS)} and baselines {list(BASELINES)}")
@@ -144,9 +213,7 @@ def main(argv=None) -> int:
     unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
     if unknown:
         p.error(f"unknown method(s) {unknown}; choose from {sorted(PRESETS) + list(BASELINES)}")
-    pairs = find_pairs(args.audio_dir)
-    if not pairs:
-        p.error(f"{args.audio_dir}: no mus* x amb* pairs of audio files")
+    pairs = pairs_from_args(p, args, ROOT / "data" / "examples")
     sr = RunConfig().analysis.sr
     limit = {"max_seconds": args.seconds} if args.seconds else {}
     jobs = {(c, s, m): make_job(c, s, {"preset": m, **limit}) for c, s in pairs for m in methods if m in PRESETS}
@@ -158,11 +225,12 @@ def main(argv=None) -> int:
                 m = baseline(method, c, s, sr, args.seconds)
             else:
                 m = runs[jobs[(c, s, method)].name]
-            rows.append({"pair": f"{c.stem[:18]} x {s.stem[:17]}", "method": method,
+            rows.append({"pair": f"{c.stem.removeprefix('dev_')[:18]} x {s.stem.removeprefix('dev_')[:17]}", "method": method,
                          **{k: m.get(k) for k in COLUMNS}, "seconds": m["seconds"]})
             print(f"  {rows[-1]['pair']} {method}: " + ", ".join(f"{SHORT[k]} {_fmt(m.get(k))}" for k in COLUMNS),
                   file=sys.stderr, flush=True)
-    print(f"audio: {args.audio_dir}  seconds: {args.seconds or 'whole clips'}  pairs: {len(pairs)}")
+    where = f"{args.split} {args.part}" if args.split else (args.audio_dir or ROOT / "data" / "examples")
+    print(f"audio: {where}  seconds: {args.seconds or 'whole clips'}  pairs: {len(pairs)}")
     print(format_rows(rows, methods))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

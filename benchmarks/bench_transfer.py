@@ -7,8 +7,12 @@ Prints, at default settings:
   * wall time and peak resident memory of a whole run (load -> WAV, metrics included) for
     a 20-second and a 3-minute content.
 
-Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick]``.
+Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick] [--variant V ...]``.
 The 3-minute content is the bundled Bach clip repeated (real audio, no synthesis).
+``--variant`` (repeatable) runs the whole runs for each settings variant, written as in
+``sweep_quality.py`` (``""`` = the default preset, ``"content_weight=2.0"``...), one after
+another in the same benchmark, so their times compare as ratios on a loaded machine.
+Each run's peak memory is its own (``os.wait4`` of that child).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -110,16 +113,27 @@ def reconstruction(seconds: float = 20.0) -> tuple[float, float, float]:
     return dt, spectral_convergence(S, out, a), metrics.reconstruction_convergence(mel, out, a)
 
 
-def whole_run(content: Path, iterations: int | None) -> dict:
+def whole_run(content: Path, iterations: int | None, variant: str = "") -> dict:
     """One CLI run in a fresh process, so its peak RSS is its own."""
     out = Path(tempfile.mkdtemp()) / "run"
     cmd = [sys.executable, "-m", "amnst_lib", "transfer", str(content), str(STYLE), "-o", str(out), "-q"]
+    if variant:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from sweep_quality import parse_variant
+
+        config = out.parent / "variant.json"
+        config.write_text(json.dumps({"config": parse_variant(variant).to_dict()}))
+        cmd += ["--config", str(config)]
     if iterations is not None:
         cmd += ["--iterations", str(iterations)]
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2  # KiB -> GiB
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {child.stderr.read()[-2000:]}")
+    rss = usage.ru_maxrss / 1024 ** 2  # KiB -> GiB, this child's own peak
     record = json.loads((out / "run.json").read_text())
     return {"wall": wall, "rss_gib": rss, "timings": record["timings_seconds"],
             "segments": record["resolved"]["n_segments"], "sc": record["metrics"].get("reconstruction_sc")}
@@ -129,6 +143,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=None, help="NST steps of the whole runs (default: the default)")
     ap.add_argument("--quick", action="store_true", help="skip the 3-minute run")
+    ap.add_argument("--variant", action="append", default=None,
+                    help='settings variant of the whole runs, as in sweep_quality.py (repeatable; default: "")')
+    ap.add_argument("--whole-only", action="store_true", help="only the whole runs (skip the per-iteration table)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPU cores")
     with tempfile.TemporaryDirectory() as d:
@@ -136,13 +153,17 @@ def main() -> None:
         long_path = Path(d) / "bach_3min.wav"
         sf.write(str(long_path), np.tile(y, 9)[: 180 * sr], sr)
         print("\nwhole runs (CLI, fresh process, metrics included)")
-        print(f"{'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
+        print(f"{'variant':24s} {'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
         runs = [("20 s", CONTENT)] + ([] if args.quick else [("3 min", long_path)])
         for label, path in runs:
-            r = whole_run(path, args.iterations)
-            t = r["timings"]
-            print(f"{label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} {t['reconstruction']:>7.1f} "
-                  f"{t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} {r['sc'] or float('nan'):>6.3f}", flush=True)
+            for variant in args.variant or [""]:
+                r = whole_run(path, args.iterations, variant)
+                t = r["timings"]
+                print(f"{(variant or '(default)')[:24]:24s} {label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} "
+                      f"{t['reconstruction']:>7.1f} {t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} "
+                      f"{r['sc'] or float('nan'):>6.3f}", flush=True)
+    if args.whole_only:
+        return
     print("\nseconds per iteration")
     print(f"{'segments':>8} {'original':>9} {'plain tape':>10} {'default':>8}")
     print(f"{'':>8} {'(genre CNN)':>9} {'(same net)':>10} {'(texture)':>8}")
@@ -153,8 +174,8 @@ def main() -> None:
     print(f"\nreconstruction of 20 s (pinv + fast Griffin-Lim, defaults): {dt:.2f} s, "
           f"SC linear {sc:.3f}, SC mel {sc_mel:.3f} (on the content itself)")
 
-    print("\nnote: peak GiB is the largest CLI child so far (ru_maxrss of children); the whole runs come first,\n"
-          "while this process is small, because Linux carries a parent's peak RSS into a forked child.")
+    print("\nnote: peak GiB is each CLI child's own peak (os.wait4); the whole runs come first, while this\n"
+          "process is small, because Linux carries a parent's peak RSS into a forked child.")
 
 
 if __name__ == "__main__":
