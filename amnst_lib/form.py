@@ -26,6 +26,7 @@ under the form, replacing the previous ones.
 from __future__ import annotations
 
 import html
+import io
 import logging
 import math
 import time
@@ -280,7 +281,7 @@ def resolve_inputs(values: dict[str, Any]) -> tuple[Path, Path]:
     return pick_file(v["content"], files, "content"), pick_file(v["style"], files, "style")
 
 
-def run_from_values(values: dict[str, Any], *, progress: bool = True, model=None, on_phase=None):
+def run_from_values(values: dict[str, Any], *, progress: bool | type = True, model=None, on_phase=None):
     """Run one style transfer from form field values, as the Run button does.
 
     The run folder is ``out_dir/<content>__<style>`` (replaced if it exists); with an
@@ -418,7 +419,13 @@ class TransferForm:
         self.status = w.HTML()
         self.message_box = w.HTML()
         self.notice_box = w.HTML()
-        self.progress = w.Output(layout=w.Layout(width="100%"))
+        # The step bar: our own widgets, updated by a tqdm class (no captured Output: a
+        # headless runner such as papermill answers captured output on the kernel's shell
+        # channel, which lost the cell's reply and hung the run).
+        self.progress_bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="100%"))
+        self.progress_text = w.HTML()
+        self.progress = w.VBox([self.progress_bar, self.progress_text],
+                               layout=w.Layout(width="100%", display="none"))
         self.output = w.Output()
         for widget, cls in ((self.device, "amnst-device"), (self.status, "amnst-status"),
                             (self.message_box, "amnst-message"), (self.notice_box, "amnst-notice"),
@@ -692,6 +699,32 @@ class TransferForm:
 
     # -- running ------------------------------------------------------------------------
 
+    def _bar_class(self) -> type:
+        """A tqdm class that draws the transfer's steps into the form's own bar and line."""
+        from tqdm.std import tqdm
+
+        form = self
+
+        class FormBar(tqdm):
+            monitor_interval = 0  # no tqdm monitor thread: widgets change from this thread only
+
+            def __init__(self, *args, **kwargs):
+                kwargs.setdefault("file", io.StringIO())
+                kwargs.setdefault("mininterval", 0.5)
+                kwargs.setdefault("bar_format", "{desc}: {n_fmt}/{total_fmt} {unit}s "
+                                                "[{elapsed} elapsed, {remaining} left{postfix}]")
+                super().__init__(*args, **kwargs)
+
+            def display(self, msg=None, pos=None):
+                d = self.format_dict
+                form.progress_bar.max = max(int(d["total"] or 1), 1)
+                form.progress_bar.value = min(int(d["n"]), form.progress_bar.max)
+                form.progress_text.value = f"<small>{html.escape(str(self))}</small>"
+                form.progress.layout.display = None
+                return True
+
+        return FormBar
+
     def run(self, show_results: bool = True):
         """The Run button: check the values, run the transfer, show the result.
 
@@ -707,9 +740,9 @@ class TransferForm:
         self._show_message("")
         self._show_notice("")
         self.run_button.disabled = True
-        self.progress.clear_output()
+        self.progress.layout.display = "none"
         if show_results:
-            self.output.clear_output()
+            self.output.outputs = ()
         self.phases, self._current = [], None
         self._started = time.perf_counter()
         self._started_at = time.strftime("%H:%M:%S")
@@ -719,15 +752,15 @@ class TransferForm:
         try:
             self._phase("checking the values")
             self.to_run_config()
-            with self.progress, _collect_notes(notes):
-                result = run_from_values(self.values(), progress=True, on_phase=self._phase)
+            with _collect_notes(notes):
+                result = run_from_values(self.values(), progress=self._bar_class(), on_phase=self._phase)
             self.result = result
             if show_results:
-                from .notebook_utils import show_transfer_result
+                from .notebook_utils import output_bundles, transfer_result_items
 
                 self._phase("drawing the results")
-                with self.output:
-                    show_transfer_result(result, play_inputs=bool(self.controls["play_content_and_style"].value))
+                play = bool(self.controls["play_content_and_style"].value)
+                self.output.outputs = output_bundles(transfer_result_items(result, play_inputs=play))
             self._close_phase()
         except AmnstError as e:
             self._show_message(str(e))

@@ -255,6 +255,39 @@ def metrics_table(metrics: dict[str, float] | None) -> Table:
     return table(quality_rows(metrics or {}), QUALITY_COLUMNS, title=QUALITY_TITLE, css_class="amnst-quality")
 
 
+def transfer_result_items(result, *, play_inputs: bool = True) -> list:
+    """What :func:`show_transfer_result` shows, in order, without showing it.
+
+    Parameters
+    ----------
+    result : amnst_lib.pipeline.RunResult
+    play_inputs : bool
+        Also give players for the content and style (the original's
+        ``play_content_and_style``).
+
+    Returns
+    -------
+    list
+        Lines of text (str) and displayable objects (the players' table, the
+        spectrogram and loss figures, the quality table).
+    """
+    from .plots import plot_loss
+
+    sr = result.sr
+    items: list = [result_summary(result)]
+    rows = []
+    if play_inputs:
+        rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
+    rows.append(("output", output_player(result)))
+    items += [table(rows, ["", "player"]), output_format_line(result), spectrogram_figure(result)]
+    if result.history:
+        items.append(plot_loss(result.history))
+    items.append(metrics_table(result.metrics))
+    if result.wav_path is not None:
+        items.append(f"Output written to {result.wav_path}")
+    return items
+
+
 def show_transfer_result(result, *, play_inputs: bool = True) -> None:
     """Show one style-transfer result: players, spectrograms, loss curve, quality figures.
 
@@ -267,22 +300,51 @@ def show_transfer_result(result, *, play_inputs: bool = True) -> None:
     """
     from IPython.display import display
 
-    from .plots import plot_loss
+    for item in transfer_result_items(result, play_inputs=play_inputs):
+        if isinstance(item, str):
+            print(item)
+        else:
+            display(item)
 
-    sr = result.sr
-    print(result_summary(result))
-    rows = []
-    if play_inputs:
-        rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
-    rows.append(("output", output_player(result)))
-    display(table(rows, ["", "player"]))
-    print(output_format_line(result))
-    display(spectrogram_figure(result))
-    if result.history:
-        display(plot_loss(result.history))
-    display(metrics_table(result.metrics))
-    if result.wav_path is not None:
-        print(f"Output written to {result.wav_path}")
+
+def output_bundles(items: Iterable) -> tuple[dict, ...]:
+    """Notebook outputs (nbformat dicts) for lines of text and displayable objects.
+
+    What an ``ipywidgets.Output`` shows when its ``outputs`` are set directly, without
+    capturing a ``with`` block (which headless runners such as papermill mishandle).
+
+    Parameters
+    ----------
+    items : iterable
+        Strings (each a line of stdout) and objects IPython can display.
+
+    Returns
+    -------
+    tuple of dict
+    """
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        shell = None
+    if shell is not None:
+        formatter = shell.display_formatter
+    else:
+        from IPython.core.formatters import DisplayFormatter
+
+        formatter = DisplayFormatter()
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if out and out[-1]["output_type"] == "stream":
+                out[-1]["text"] += item + "\n"
+            else:
+                out.append({"output_type": "stream", "name": "stdout", "text": item + "\n"})
+        else:
+            data, metadata = formatter.format(item)
+            out.append({"output_type": "display_data", "data": data, "metadata": metadata})
+    return tuple(out)
 
 
 def output_player(result):

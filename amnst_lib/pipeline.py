@@ -202,7 +202,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
-                 overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
+                 overwrite: bool = False, progress: bool | type = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
                  model=None, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
     """Style-transfer ``style`` onto ``content`` and (optionally) write a run folder.
@@ -221,8 +221,9 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         random weights and says so.
     overwrite : bool
         Replace an existing run folder (only one of ours: a folder with our run.json).
-    progress : bool
-        Show a progress bar.
+    progress : bool or type
+        Show a progress bar: True a ``tqdm.auto`` one, or the tqdm class to draw it with
+        (:func:`amnst_lib.transfer.progress_bar_class`).
     max_seconds : float or None
         Use only the first ``max_seconds`` of each input.
     segments_to_reconstruct : int or None
@@ -272,7 +273,7 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
             claim.release()
 
 
-def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool,
+def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool | type,
                   max_seconds: float | None, segments_to_reconstruct: int | None, compute_metrics: bool,
                   model, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
     """:func:`run_transfer` on a claimed destination (``claim``: None writes nothing)."""

@@ -183,6 +183,8 @@ def test_03_runs_all_cells_and_the_form_works(lab, page):
         page.wait_for_timeout(200)
     print("form phases seen:", " | ".join(s.replace("\n", " ")[:70] for s in seen))
     assert done_early is None, "Done was shown before the results"
+    bar = form.locator(".amnst-progress")
+    assert bar.is_visible() and f"{FORM_ITERATIONS}/{FORM_ITERATIONS} steps" in bar.inner_text(), bar.inner_text()
     phases = " ".join(seen)
     for phase in ("style transfer", "Griffin-Lim", "quality", "drawing"):
         assert phase in phases, f"phase {phase!r} never shown: {seen}"
