@@ -289,3 +289,23 @@ def test_importing_the_package_then_tensorflow_writes_nothing_to_stderr():
     assert done.returncode == 0, done.stderr
     assert "cuInit" not in done.stderr and done.stderr.strip() == "", done.stderr
     assert done.stdout.startswith(("CPU", "GPU"))
+
+
+def test_a_run_never_captures_output_in_an_output_widget(tmp_path, monkeypatch):
+    """Headless runners (papermill/nbclient) emulate a captured Output widget by sending its
+    state back on the kernel's shell channel; that lost the cell's reply and hung notebook 03.
+    The form fills its widgets directly instead: the step bar, the status and the results."""
+    import ipywidgets as w
+
+    def refuse(self, *args):
+        raise AssertionError("Output widget used as a context manager (or clear_output)")
+
+    monkeypatch.setattr(w.Output, "__enter__", refuse)
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST)
+    assert form.run(show_results=True) is not None
+    kinds = [o["output_type"] for o in form.output.outputs]
+    assert kinds.count("display_data") >= 4 and kinds[0] == "stream", kinds
+    steps = FAST["iterations_for_nst"]
+    assert f"{steps}/{steps} steps" in form.progress_text.value
+    assert form.progress_bar.value == form.progress_bar.max == steps
