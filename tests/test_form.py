@@ -309,3 +309,23 @@ def test_a_run_never_captures_output_in_an_output_widget(tmp_path, monkeypatch):
     steps = FAST["iterations_for_nst"]
     assert f"{steps}/{steps} steps" in form.progress_text.value
     assert form.progress_bar.value == form.progress_bar.max == steps
+
+
+def test_native_log_lines_are_filtered_by_level_and_the_rest_is_kept():
+    from amnst_lib.device import filter_native_log
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795987464.262643    2262 port.cc:153] oneDNN custom operations are on.\n"
+            "I0000 00:00:1795987485.419719    2296 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+            "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n"
+            "W0000 00:00:1795987464.262898    2262 some.cc:31] a warning\n"
+            "E0000 00:00:1795987466.220329    2262 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+            "<string>:5: UserWarning: a Python warning\n"
+            "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "0") == text
+    assert filter_native_log(text, 2) == ("E0000 00:00:1795987466.220329    2262 cuda_platform.cc:52] failed call to "
+                                          "cuInit: UNKNOWN ERROR (303)\n<string>:5: UserWarning: a Python warning\n"
+                                          "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "3") == ("<string>:5: UserWarning: a Python warning\n"
+                                            "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "junk") == text
