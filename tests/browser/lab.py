@@ -164,6 +164,11 @@ def kernel_status(page) -> str | None:
         return k ? k.status : null; }""")
 
 
+def is_dirty(page) -> bool:
+    """Whether the current notebook has unsaved changes (its tab shows the dot)."""
+    return bool(page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty"))
+
+
 def kernel_name(page) -> str | None:
     return page.evaluate("""() => {
         const w = window.jupyterapp.shell.currentWidget;

@@ -103,6 +103,9 @@ def _assert_result_shown(page, style_stem: str, steps: int) -> None:
 def test_03_runs_all_cells_and_the_form_works(lab, page):
     start = time.monotonic()
     L.open_notebook(page, lab, NB03)
+    # Point 9: opening the notebook does not mark it modified (kernel info arrived by now).
+    page.wait_for_timeout(1500)
+    assert not L.is_dirty(page), "03 is marked modified right after opening"
     # The kernel is this clone's Python with this checkout's package.
     assert L.kernel_name(page)
     info = L.kernel_run(page, "import sys, amnst_lib; print(sys.executable); print(amnst_lib.__file__)").split()
