@@ -62,3 +62,20 @@ def mels():
     a = AnalysisConfig()
     return (mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), a),
             mel_spectrogram(load_audio(STYLE, max_seconds=6.0), a))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close the widgets the form tests made while Python can still do it: left to the
+    interpreter's shutdown, each one's ``__del__`` prints an ImportError traceback."""
+    import sys
+
+    widgets = sys.modules.get("ipywidgets")
+    while widgets is not None:
+        try:
+            widgets.Widget.close_all()
+            break
+        except KeyError:
+            # A widget made before ipykernel replaced comm's manager (test_form runs before
+            # test_lab imports ipykernel.ipkernel) is unknown to the new one: its comm is
+            # closed and it has left close_all's list all the same, so go on with the rest.
+            continue
