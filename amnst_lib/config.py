@@ -167,10 +167,6 @@ class TransferConfig(_Settings):
         Layers whose per-channel mean and spread over time are matched to the style's
         (weighted by ``style_weight``, beside the Gram matrices). On the texture network's
         ``bands`` these are the spectral-envelope statistics that MFCCs summarise.
-    skewness_layers : tuple of str
-        Layers whose per-channel skewness over time is matched to the style's (weighted by
-        ``style_weight``): the third envelope moment of McDermott & Simoncelli (2011);
-        sparse, crackling textures are skewed, steady hiss is not.
     projection_every : int
         Every this many steps (never after the last), replace the target by the mel of a
         real signal near it: ``projection_iters`` Griffin-Lim iterations, re-analysed.
@@ -205,7 +201,6 @@ class TransferConfig(_Settings):
     texture_filters: int = 512
     texture_width: int = 11
     stats_layers: tuple = ()
-    skewness_layers: tuple = ()
     projection_every: int = 0
     projection_iters: int = 16
 

@@ -16,30 +16,6 @@ design on the transfer's own input (a magnitude mel spectrogram, shape
     "mel" -> "dbbands": log(mel + 1e-4) (an 80 dB range, as MFCCs' dB), bands averaged
     "mel" -> "linbands": the magnitude itself, bands averaged (where the energy lies)
 
-Further random networks of other filter widths (Antognini, Hoffman & Weiss, 2019: several
-widths beside one wide layer), usable as style layers:
-
-    "bands" -> "short": ``n_filters`` random filters of 3 frames (35 ms: onsets, clicks)
-    "bands" -> time averaged 4 frames at a time -> "long": ``n_filters`` random filters of
-        11 pooled frames (44 frames, 0.51 s: slow modulation), a quarter of the positions
-    "logmel" (as an image) -> bands averaged -> "local": 2-D random filters over 9 bands x
-        5 frames, the same at every frequency (local spectro-temporal shapes)
-
-And the sound-texture statistics of McDermott & Simoncelli (2011) on the bands' envelopes
-(``linbands`` compressed by the power 0.3, as their cochlear envelopes are):
-
-    "envcorr": the envelopes standardised over each segment, per band (zero mean, unit
-        variance): its Gram matrix is the envelopes' cross-band correlation matrix
-    "modulation": the envelopes of 32 coarser bands (adjacent bands averaged), divided by
-        their mean over the segment, minus 1, band-passed around 1.5, 6 and 24 Hz
-        (Hann-windowed cosines of 3 periods; channels band-major, 3 per band): the
-        per-channel spread that ``stats_layers`` matches is each band's modulation depth
-        in that range (the root of its modulation power relative to the mean squared)
-    "envelopes": the compressed envelopes themselves ``linbands ** 0.3``
-
-Envelope moments are matched by naming a layer in ``stats_layers`` (mean and spread) and
-in ``TransferConfig.skewness_layers`` (skewness).
-
 Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
 """
 
@@ -52,20 +28,7 @@ from .config import AnalysisConfig
 from .errors import LayerError, ParameterError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands",
-                  "short", "long", "local", "envcorr", "modulation", "envelopes")
-
-#: Filter lengths (frames) of the "short" layer, and of the "long" layer after its time pooling.
-SHORT_WIDTH = 3
-LONG_POOL, LONG_WIDTH = 4, 11
-#: The "local" layer: 2-D filters of (bands, frames) over the log-mel, after averaging bands.
-LOCAL_FILTERS, LOCAL_SHAPE, LOCAL_POOL = 64, (9, 5), 3
-#: Envelope compression of McDermott & Simoncelli (2011).
-ENVELOPE_POWER = 0.3
-#: The "modulation" layer: bands (adjacent mel bands averaged), and centre frequencies in Hz
-#: of its band-pass filters over the envelopes (each a Hann-windowed cosine of 3 periods).
-MODULATION_BANDS = 32
-MODULATION_HZ = (1.5, 6.0, 24.0)
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands")
 
 #: Top of the pitch range that chroma reads (CQT from C1 over 7 octaves: C8, 4186 Hz).
 PITCH_TOP_HZ = 4186.0
@@ -130,7 +93,10 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     out = conv(pooled)
     conv.set_weights([kernel])
     smooth = keras.ops.convert_to_tensor(_envelope_matrix(n_mels, envelope_bands))
-    detail = keras.layers.Lambda(lambda t: t - keras.ops.matmul(t, smooth), name="detail")(x)
+    # tensordot, not matmul: TensorFlow 2.16's oneDNN batch matmul, broadcasting the (n_mels,
+    # n_mels) matrix over a batch of two or more, crashed the process (segfault; seen on an
+    # AVX-512 AMD EPYC, with oneDNN on, its default).
+    detail = keras.layers.Lambda(lambda t: t - keras.ops.tensordot(t, smooth, axes=1), name="detail")(x)
     # The detail within the pitch range: above C8 the harmony has no say, so a content
     # target on this layer leaves the top of the spectrum free for the style's texture.
     mask = keras.ops.convert_to_tensor(_pitch_mask(analysis))
@@ -141,101 +107,7 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     # Bands on a linear scale: where the energy is, as a near-linear log(1 + mel) sees it
     # (the random-Gram metric's view); matching their statistics moves the loud parts.
     linbands = pool_bands(banded, "linbands")
-    extra = _extra_layers(inp, x, pooled, linbands, analysis, seed, n_filters, frames, n_mels)
-    return keras.Model(inp, [out, detail, harmony, dbbands, linbands, *extra], name=NAME)
-
-
-def _random_conv(name, n_filters, kernel_shape, fan_in_channels, seed_key, seed, padding="same"):
-    """A fixed Conv2D of random N(0, 1 / fan-in) filters, ReLU; its kernel drawn from ``(seed, seed_key)``."""
-    rng = np.random.default_rng([seed, seed_key])
-    shape = (*kernel_shape, fan_in_channels, n_filters)
-    kernel = (rng.standard_normal(shape) / np.sqrt(np.prod(shape[:3]))).astype(np.float32)
-    conv = keras.layers.Conv2D(n_filters, kernel_shape, padding=padding, activation="relu", use_bias=False,
-                               name=name, trainable=False)
-    return conv, kernel
-
-
-def _extra_layers(inp, logmel, pooled, linbands, analysis, seed, n_filters, frames, n_mels):
-    """The layers appended after ``linbands``: short, long, local, envcorr, modulation, envelopes (in that order)."""
-    n_bands = pooled.shape[-1]
-    outs = []
-    # Own random streams (seed, k): the wide layer's filters stay what they were.
-    conv, kernel = _random_conv("short", n_filters, (1, SHORT_WIDTH), n_bands, 1, seed)
-    outs.append(conv(pooled))
-    conv.set_weights([kernel])
-    slow = keras.layers.AveragePooling2D((1, LONG_POOL), name="long_pool")(pooled)
-    conv, kernel = _random_conv("long", n_filters, (1, LONG_WIDTH), n_bands, 2, seed)
-    outs.append(conv(slow))
-    conv.set_weights([kernel])
-    if n_mels % LOCAL_POOL:
-        raise ParameterError(f"n_mels ({n_mels}) must be a multiple of {LOCAL_POOL}")
-    image = keras.layers.Permute((3, 2, 1))(logmel)  # (b, n_mels, T, 1): frequency as height
-    image = keras.layers.AveragePooling2D((LOCAL_POOL, 1), name="local_pool")(image)
-    conv, kernel = _random_conv("local", LOCAL_FILTERS, LOCAL_SHAPE, 1, 3, seed)
-    outs.append(conv(image))
-    conv.set_weights([kernel])
-    env = keras.layers.Lambda(lambda t: keras.ops.power(keras.ops.maximum(t, 0.0) + 1e-8, ENVELOPE_POWER),
-                              name="envelopes")(linbands)
-    outs.append(keras.layers.Lambda(_standardise_over_time, name="envcorr")(env))
-    n_coarse = min(MODULATION_BANDS, n_bands)
-    group = keras.ops.convert_to_tensor(_grouping_matrix(n_bands, n_coarse))
-    # Relative to each band's mean over the segment (modulation depth, not level: a quieter
-    # band cannot pass for a steadier one), and centred, so the zero padding at the
-    # segment's edges is no step.
-    coarse = keras.layers.Lambda(lambda u: _relative_to_mean(keras.ops.matmul(u, group)),
-                                 name="coarse_envelopes")(env)
-    kernel = modulation_filters(analysis.sr / analysis.hop_length)
-    dw = keras.layers.DepthwiseConv2D((1, kernel.shape[0]), depth_multiplier=len(MODULATION_HZ), padding="same",
-                                      use_bias=False, name="modulation", trainable=False)
-    outs.append(dw(coarse))
-    outs.append(env)
-    dw.set_weights([np.broadcast_to(kernel[None, :, None, :],
-                                    (1, kernel.shape[0], n_coarse, len(MODULATION_HZ))).astype(np.float32)])
-    return outs
-
-
-def _grouping_matrix(n: int, groups: int) -> np.ndarray:
-    """(n, groups) matrix averaging ``n`` adjacent bands into ``groups`` contiguous groups."""
-    owner = np.arange(n) * groups // n
-    m = (owner[:, None] == np.arange(groups)[None, :]).astype(np.float32)
-    return m / m.sum(axis=0, keepdims=True)
-
-
-def _relative_to_mean(t):
-    """(b, 1, T, c) -> t / mean_T(t) - 1 per example and channel."""
-    return t / (keras.ops.mean(t, axis=2, keepdims=True) + 1e-8) - 1.0
-
-
-def _standardise_over_time(t):
-    """(b, 1, T, c) -> each example's channels with zero mean and unit variance over time."""
-    mean = keras.ops.mean(t, axis=2, keepdims=True)
-    centred = t - mean
-    return centred / keras.ops.sqrt(keras.ops.mean(centred * centred, axis=2, keepdims=True) + 1e-8)
-
-
-def modulation_filters(frame_rate: float, centres_hz=MODULATION_HZ) -> np.ndarray:
-    """Band-pass filters over an envelope sampled at ``frame_rate`` Hz.
-
-    Each is a Hann-windowed cosine of three periods of its centre frequency (a bandwidth
-    of about two thirds of an octave either side), made zero-mean (no response to a constant) and
-    scaled to unit gain at its centre.
-
-    Returns
-    -------
-    np.ndarray, shape (length, len(centres_hz)), float32
-        One filter per column, all zero-padded to the longest (odd) length, centred.
-    """
-    lengths = [int(round(3 * frame_rate / f)) | 1 for f in centres_hz]
-    n = max(lengths)
-    out = np.zeros((n, len(centres_hz)), dtype=np.float64)
-    for j, (f, m) in enumerate(zip(centres_hz, lengths)):
-        t = np.arange(m) - m // 2
-        h = np.hanning(m + 2)[1:-1] * np.cos(2 * np.pi * f * t / frame_rate)
-        h -= np.hanning(m + 2)[1:-1] * (h.sum() / np.hanning(m + 2)[1:-1].sum())
-        gain = abs(np.sum(h * np.exp(-2j * np.pi * f * t / frame_rate)))
-        start = (n - m) // 2
-        out[start:start + m, j] = h / gain
-    return out.astype(np.float32)
+    return keras.Model(inp, [out, detail, harmony, dbbands, linbands], name=NAME)
 
 
 def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:

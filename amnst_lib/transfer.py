@@ -111,13 +111,6 @@ def _mean_std(features):
     return mean, tf.sqrt(var + 1e-8)
 
 
-def _skewness(features, mean, sd):
-    """Per-example, per-channel skewness over positions: (b, c)."""
-    tf = _tf()
-    z = (features - mean[:, None, None, :]) / sd[:, None, None, :]
-    return tf.reduce_mean(z * z * z, axis=[1, 2])
-
-
 def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Content and style layer names of ``cfg`` in the namespace of ``cfg.network``.
 
@@ -128,7 +121,6 @@ def resolve_config_layers(cfg: TransferConfig) -> tuple[tuple[str, ...], tuple[s
     """
     resolve = resolve_texture_layers if cfg.network == "texture" else resolve_layers
     resolve(cfg.stats_layers)
-    resolve(cfg.skewness_layers)
     return resolve(cfg.content_layers), resolve(cfg.style_layers)
 
 
@@ -162,10 +154,9 @@ class _Problem:
         self.seg = seg
         self.content_layers, self.style_layers, order = network_layers(model, cfg)
         self.stats_layers = network_layers(model, cfg.replace(content_layers=cfg.stats_layers))[0]
-        self.skew_layers = network_layers(model, cfg.replace(content_layers=cfg.skewness_layers))[0]
         # One extractor for the target (all layers, in depth order, computed once per
         # pass) and a lighter one for the content (only its layers; shallow by default).
-        used = set(self.content_layers + self.style_layers + self.stats_layers + self.skew_layers)
+        used = set(self.content_layers + self.style_layers + self.stats_layers)
         self.all_layers = tuple(n for n in order if n in used)
         self.target_net = _extractor(model, self.all_layers)
         self.content_net = _extractor(model, self.content_layers) if self.content_layers else None
@@ -177,33 +168,24 @@ class _Problem:
         # Gram matrix of each style layer, and the mean per-channel mean and spread of
         # each stats layer (on log-mel bands: what MFCC statistics summarise).
         self.style_grams, self.style_stats, self.stats_norm = [], [], []
-        self.style_skew, self.skew_norm = [], []
-        ref_layers = tuple(dict.fromkeys(self.style_layers + self.stats_layers + self.skew_layers))
+        ref_layers = tuple(dict.fromkeys(self.style_layers + self.stats_layers))
         if ref_layers:
             ref_net = _extractor(model, ref_layers)
             style_canvas = tf.constant(style_mel)
             n_style = style_mel.shape[1] // seg
             gram_sums = [0.0] * len(self.style_layers)
             stat_sums = [(0.0, 0.0)] * len(self.stats_layers)
-            skew_sums = [0.0] * len(self.skew_layers)
             for b0 in range(0, n_style, batch):
                 nb = min(batch, n_style - b0)
                 feats = ref_net(_windows(style_canvas, b0 * seg, nb, seg), training=False)
                 feats = dict(zip(ref_layers, feats if isinstance(feats, (list, tuple)) else [feats]))
                 gram_sums = [acc + tf.reduce_sum(_gram(feats[n]), axis=0)
                              for acc, n in zip(gram_sums, self.style_layers)]
-                moments = [_mean_std(feats[n]) for n in self.stats_layers]
                 stat_sums = [(m0 + tf.reduce_sum(m, axis=0), d0 + tf.reduce_sum(d, axis=0))
-                             for (m0, d0), (m, d) in zip(stat_sums, moments)]
-                skew_sums = [k0 + tf.reduce_sum(_skewness(feats[n], *_mean_std(feats[n])), axis=0)
-                             for k0, n in zip(skew_sums, self.skew_layers)]
+                             for (m0, d0), (m, d) in zip(stat_sums, (_mean_std(feats[n]) for n in self.stats_layers))]
             self.style_grams = [g / n_style for g in gram_sums]
             self.style_stats = [(m / n_style, d / n_style) for m, d in stat_sums]
             self.stats_norm = [float(tf.reduce_sum(m * m) + tf.reduce_sum(d * d)) + 1e-12 for m, d in self.style_stats]
-            # Skewness is unitless: its error counts relative to the style's skewness, and
-            # never less than one unit per channel (a symmetric style has skewness ~0).
-            self.style_skew = [k / n_style for k in skew_sums]
-            self.skew_norm = [float(tf.reduce_sum(k * k)) + float(k.shape[0]) for k in self.style_skew]
         if self.style_layers:
             if not cfg.normalize_losses:
                 # The original's unnormalised Gram (sum over positions) and its scaling.
@@ -283,9 +265,6 @@ class _Problem:
                 mu, sd = _mean_std(by_name[name])
                 per_seg = tf.reduce_sum(tf.square(mu - mu_s) + tf.square(sd - sd_s), axis=1)
                 style_loss += tf.reduce_sum(per_seg) / norm
-            for skew_s, norm, name in zip(self.style_skew, self.skew_norm, self.skew_layers):
-                skew = _skewness(by_name[name], *_mean_std(by_name[name]))
-                style_loss += tf.reduce_sum(tf.square(skew - skew_s)) / norm
             total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
         grad = tape.gradient(total, var)
         return total, content_loss, style_loss, grad
