@@ -16,6 +16,7 @@ parallel, ``--scheduler`` on a Dask cluster, ``--out DIR`` keeps the run folders
 
 ``--split FILE --part tuning|validation`` runs one half of a development set split by
 clip (see ``bench_quality.py``): choose settings on ``tuning``, report ``validation``.
+``--pairs N`` runs only N pairs, evenly spread (a quick screen before a full row).
 ``--json FILE`` also writes every pair's figures.
 """
 

@@ -40,6 +40,29 @@ def test_dev_split_is_by_clip_and_benchmarks_select_one_half(tmp_path):
     assert bench.worst([0.4, 0.6], "superposition") == 0.6
 
 
+def test_pairs_option_takes_an_even_spread_of_the_half(tmp_path):
+    import argparse
+
+    bench = _bench("bench_quality")
+    data = json.loads((ROOT / "benchmarks" / "dev_split.json").read_text())
+    for name in data["tuning"]["music"] + data["tuning"]["ambience"]:
+        (tmp_path / f"{name}.wav").touch()
+    p = argparse.ArgumentParser()
+    bench.add_pair_arguments(p, None)
+    split = str(ROOT / "benchmarks" / "dev_split.json")
+    for n in (4, 8):
+        args = p.parse_args(["--split", split, "--part", "tuning", "--audio-dir", str(tmp_path), "--pairs", str(n)])
+        pairs = bench.pairs_from_args(p, args, tmp_path)
+        music, ambience = [c.stem for c, _ in pairs], [s.stem for _, s in pairs]
+        assert len(pairs) == n == len(set(pairs))
+        # Each music and each ambience of the 4 x 4 half equally often: n / 4 times.
+        assert all(music.count(m) == n // 4 and ambience.count(a) == n // 4
+                   for m, a in zip(data["tuning"]["music"], data["tuning"]["ambience"]))
+    with pytest.raises(SystemExit):
+        bench.pairs_from_args(p, p.parse_args(["--split", split, "--part", "tuning", "--audio-dir", str(tmp_path),
+                                               "--pairs", "17"]), tmp_path)
+
+
 def test_the_default_on_real_audio_lowers_its_loss_and_keeps_the_harmony():
     from amnst_lib.pipeline import run_transfer
 
