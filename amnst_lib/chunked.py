@@ -213,23 +213,6 @@ def _ramp(n: int) -> np.ndarray:
     return (np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2).astype(np.float32)
 
 
-def _release_traced_functions() -> None:
-    """Free what the finished chunk's compiled functions hold.
-
-    Each :func:`amnst_lib.transfer.style_transfer` call compiles its step and its optimiser
-    update (``tf.function``); TensorFlow's function caches keep their captured target,
-    Adam slots and content canvas alive after the call returns (measured: ~86 MB per
-    16-segment call, growing with the track). Clearing the session's caches between chunks
-    releases most of it (~35 MB per call left); the network itself stays usable.
-    """
-    import gc
-
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
-
-
 def _merge_history(histories: list, weights: list) -> list:
     """Per step: the frame-weighted mean of the chunks' losses."""
     merged = []
@@ -262,11 +245,15 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
         The first chunk that diverged (its last good target was used).
     """
     from .errors import DivergenceError
-    from .transfer import TransferResult, style_transfer
+    from .transfer import TransferResult, TransferSession, style_transfer
 
     seg = a.segment_frames
     ranges = transfer_chunks(n_frames, seg, chunks)
     cfg = t_cfg.replace(max_segments=None)
+    # Built once, reused by every chunk: the compiled step and update, the optimiser
+    # (reset per chunk) and the style's statistics. One per chunk would trace and keep
+    # a step per chunk: memory grew with the track.
+    session = TransferSession(model, style_mel, cfg, a)
     overlap = chunks.overlap_segments * seg
     histories, weights, rollbacks, results = [], [], [], []
     error = None
@@ -282,7 +269,7 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
             phase = phase_frames(y_content, f0, f1, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
             try:
                 res = style_transfer(content_mel, style_mel, model, cfg, a, progress=progress and bar is None,
-                                     init_phase=phase)
+                                     init_phase=phase, session=session)
             except DivergenceError as e:
                 if e.result is None:
                     raise
@@ -305,8 +292,6 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
             weights.append(f1 - f0)
             rollbacks.extend(dict(r, chunk=i) for r in res.rollbacks)
             results.append(res)
-            if len(ranges) > 1:
-                _release_traced_functions()
             if bar is not None:
                 bar.update(1)
     finally:
