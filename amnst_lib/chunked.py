@@ -21,6 +21,7 @@ whole-signal code did (same samples).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -284,14 +285,14 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
                 mel[:, :tail.shape[1]] = (1 - w) * tail + w * mel[:, :tail.shape[1]]
             last = f1 == n_frames
             keep = mel.shape[1] if last else mel.shape[1] - overlap
-            tail = None if last else res.mel[:, keep:]
+            tail = None if last else res.mel[:, keep:].copy()
             mel_store.append(mel[:, first:keep].T)
             content_pictures.add(content_mel[:, first:keep])
             output_pictures.add(mel[:, first:keep])
             histories.append(res.history)
             weights.append(f1 - f0)
             rollbacks.extend(dict(r, chunk=i) for r in res.rollbacks)
-            results.append(res)
+            results.append(dataclasses.replace(res, mel=None))  # the mel is stored: keep no chunk's copy
             if bar is not None:
                 bar.update(1)
     finally:
