@@ -8,7 +8,9 @@ Griffin-Lim, full-length pictures). Here every stage works on a bounded piece:
   (:func:`mel_frames`, :func:`phase_frames`: the same frames as the whole-signal analysis);
 * the transfer runs on chunks of ``transfer_chunk_segments`` segments that overlap by
   ``overlap_segments``; overlaps are crossfaded, and the finished mel goes to a file
-  (:class:`Store`), not memory;
+  (:class:`Store`), not memory; the chunks share one
+  :class:`amnst_lib.transfer.TransferSession` (one compiled step, one optimiser, reset
+  per chunk), so nothing is traced or kept per chunk;
 * Griffin-Lim runs on ``griffin_lim_chunk_frames``-frame pieces with
   ``griffin_lim_context_frames`` of context each side, each from the content's phase,
   crossfaded in the middle of the context (:func:`reconstruct`): time linear in length;

@@ -21,6 +21,10 @@ How this differs from the original, and why:
 * Adam by default; the original's SGD with an exponential-decay schedule is an option.
 * On a non-finite loss or target the run rolls back to an earlier good target, halves the
   step size and retries (the original's rollback froze the returned target).
+* The compiled step and update, the optimiser and the style's statistics live in a
+  :class:`TransferSession`, built once per run and shared by a long track's chunks
+  (:mod:`amnst_lib.chunked`): traced once, not once per chunk, so memory does not grow
+  with the number of chunks.
 """
 
 from __future__ import annotations
