@@ -14,7 +14,7 @@ LOWEST_PYTHON ?= $(PYTHON)
 LOWEST_VENV   ?= .venv-lowest
 SHOW_VERSIONS := python -c "import importlib.metadata as m, platform; print('Python', platform.python_version(), *(f'{d} {m.version(d)}' for d in ('tensorflow', 'keras', 'librosa', 'numpy', 'scipy', 'numba', 'matplotlib', 'soundfile')))"
 
-.PHONY: demo test test-newest test-lowest install notebooks strip bench clean
+.PHONY: demo test test-browser test-newest test-lowest install notebooks strip bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The notebooks in JupyterLab + Debian's chromium (apt-get install chromium), driven by
+# Playwright (no browser download); screenshots in outputs/browser/.
+$(VENV)/.browser-stamp: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,browser]"
+	touch $@
+
+test-browser: $(VENV)/.browser-stamp
+	$(PY) -m pytest -m browser tests/browser -v -s --durations=0 $(PYTEST_ARGS)
 
 test-newest:
 	rm -rf $(NEWEST_VENV) && $(NEWEST_PYTHON) -m venv $(NEWEST_VENV)

@@ -6,10 +6,11 @@ feature layers) -> ``transfer`` (the optimisation) -> ``outputs`` (WAV, pictures
 run.json). ``pipeline`` joins them for one run; ``cli`` is the command line.
 """
 
-import os as _os
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes; on a machine without a GPU
+# driver the meaningless cuInit error) hides our own messages in notebooks and the
+# terminal; with a driver, real errors still show. A user's own setting wins.
+from .device import quiet_tensorflow_logs as _quiet_tensorflow_logs
 
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) hides our own messages in
-# notebooks and the terminal; real errors still show. A user's own setting wins.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_quiet_tensorflow_logs()
 
 __version__ = "0.1.0"

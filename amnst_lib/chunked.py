@@ -233,7 +233,7 @@ def _merge_history(histories: list, weights: list) -> list:
 
 def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model, t_cfg, a: AnalysisConfig,
              r_cfg: ReconstructionConfig, chunks: ChunkConfig, mel_store: Store, content_pictures: Pooler,
-             output_pictures: Pooler, *, progress: bool = True):
+             output_pictures: Pooler, *, progress: bool | type = True):
     """Style transfer of the first ``n_frames`` frames of ``y_content``, chunk by chunk.
 
     The optimised mel goes to ``mel_store`` (frames as rows), pooled copies of the content's
@@ -248,7 +248,7 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
         The first chunk that diverged (its last good target was used).
     """
     from .errors import DivergenceError
-    from .transfer import TransferResult, TransferSession, style_transfer
+    from .transfer import TransferResult, TransferSession, progress_bar_class, style_transfer
 
     seg = a.segment_frames
     ranges = transfer_chunks(n_frames, seg, chunks)
@@ -263,15 +263,13 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
     tail = None
     bar = None
     if progress and len(ranges) > 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(ranges), desc=f"style transfer ({len(ranges)} chunks)", unit="chunk")
+        bar = progress_bar_class(progress)(total=len(ranges), desc=f"style transfer ({len(ranges)} chunks)", unit="chunk")
     try:
         for i, (f0, f1) in enumerate(ranges):
             content_mel = mel_frames(y_content, f0, f1, a)
             phase = phase_frames(y_content, f0, f1, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
             try:
-                res = style_transfer(content_mel, style_mel, model, cfg, a, progress=progress and bar is None,
+                res = style_transfer(content_mel, style_mel, model, cfg, a, progress=progress if bar is None else False,
                                      init_phase=phase, session=session)
             except DivergenceError as e:
                 if e.result is None:

@@ -8,38 +8,16 @@ into a :class:`~amnst_lib.config.RunConfig` and is all the headless notebook nee
 library refuses (an :class:`~amnst_lib.errors.AmnstError`) is shown as a message beside the
 form, never as a traceback.
 
-Field names (the original's where it had one):
+The fields are the original's (``directory_path`` is ``audio_dir``) plus ``preset``,
+``network``, ``weights_file``, ``max_seconds``, ``griffin_lim_iterations`` and ``out_dir``;
+:data:`FIELD_HELP` says what each means (the form shows it as the tooltip of each label).
+``preset`` fills every field of :data:`PRESET_FIELDS` that is left None.
 
-=============================== =======================================================
-preset                          "default" (the tuned texture network) or "original" (the
-                                original form's values on its genre CNN): fills every
-                                field marked * that is left None (see config.PRESETS)
-network *                       "texture" or "genre_cnn"; differing from the preset's,
-                                the layers come from that network's preset
-audio_dir                       folder of audio files (the original's directory_path)
-content, style                  file name or number in that folder
-weights_file                    trained genre-CNN weights (.weights.h5 or the original's
-                                .npy); empty = none (refused with the texture network)
-segments_to_include             use at most this many 5 s segments (0 = whole clip)
-content_layers, style_layers *  feature layers of the network, by name or index
-content_weight, style_weight *  loss weights
-target_type *                   initial target: content, style, zero, random, mix
-iterations_for_nst *            optimisation steps
-initial_learning_rate *         step size (0 = the optimiser's default)
-decay_steps, decay_rate *       exponential decay of the step size
-print_frequency *               loss report interval
-decay_on_excess *               halve the step size when a step overflows
-rollback_on_excess              roll back on overflow (off = stop at the first overflow)
-max_retries_on_excess *         rollbacks allowed per run
-history_buffer_size *           good steps kept for rollbacks
-target_segments_to_reconstruct  turn only the first N segments into audio (0 = all)
-play_content_and_style          show players for the inputs too
-max_seconds                     load only the first seconds of each file (0 = all)
-griffin_lim_iterations          Griffin-Lim iterations of the reconstruction
-output_format *                 "follow" (the content's rate and channels) or "mono22050"
-                                (the transfer's own mono 22050 Hz; preset original's)
-out_dir                         folder for run folders (empty = write nothing)
-=============================== =======================================================
+While a run goes, the status beside the Run button names each phase with its elapsed
+time (loading, network, analysis, style transfer with its step bar, Griffin-Lim, quality
+figures, writing, drawing); "Done" appears once the results are drawn. The results of the
+last run, from the Run button or from the notebook's own run, are shown in one place:
+under the form, replacing the previous ones.
 
 (The original's ``mount_drive`` and ``pwd`` live in the notebook's Colab cell;
 ``reset_nst_inputs`` is not needed: every run reloads its inputs.)
@@ -47,8 +25,13 @@ out_dir                         folder for run folders (empty = write nothing)
 
 from __future__ import annotations
 
+import html
+import io
+import logging
 import math
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +39,7 @@ from .config import (INITS, NETWORKS, OUTPUT_FORMATS, OUTPUT_PRESETS, PRESETS, A
                      ReconstructionConfig, RunConfig, preset, switch_network)
 from .errors import AmnstError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
-from .notebook_utils import list_audio_files, pick_file, resolve_audio_dir
+from .notebook_utils import guess_file, list_audio_files, pick_file, resolve_audio_dir
 from .texture import TEXTURE_LAYERS, resolve_texture_layers
 
 #: Feature layers offered per network, in depth order.
@@ -110,6 +93,54 @@ DEFAULTS: dict[str, Any] = {
     "griffin_lim_iterations": ReconstructionConfig().n_iter,
     "output_format": None,
     "out_dir": "",
+}
+
+
+#: Style of the form: names never cut, status, notes and the step bar wrap instead of
+#: being clipped (an HTML widget's text is one unbroken line otherwise).
+FORM_CSS = """<style>
+.amnst-form .amnst-heading { grid-column: 1 / -1; }
+.amnst-form .amnst-heading .widget-html-content { white-space: normal; line-height: 1.4; }
+.amnst-form .amnst-label .widget-html-content { white-space: nowrap; }
+.amnst-form .amnst-side .widget-html-content { white-space: normal; overflow-wrap: anywhere; line-height: 1.4; }
+.amnst-form .amnst-progress .widget-hbox { flex-wrap: wrap; max-width: 100%; }
+.amnst-form .amnst-spinner { display: inline-block; width: 0.8em; height: 0.8em; vertical-align: middle;
+  border: 2px solid #bbb; border-top-color: #1976d2; border-radius: 50%; animation: amnst-spin 0.8s linear infinite; }
+@keyframes amnst-spin { to { transform: rotate(360deg); } }
+</style>"""
+
+#: What each field means (the tooltip of its label in the form). * = filled by the preset.
+FIELD_HELP: dict[str, str] = {
+    "preset": '"default" (the tuned texture network) or "original" (the original form\'s values on its '
+              "genre CNN): fills every field marked * that is left None (see config.PRESETS)",
+    "network": '* "texture" or "genre_cnn"; differing from the preset\'s, the layers come from that '
+               "network's preset",
+    "audio_dir": "folder of audio files (the original's directory_path); empty: the bundled examples",
+    "content": "the music: a file of audio_dir",
+    "style": "the ambience: a file of audio_dir",
+    "weights_file": "trained genre-CNN weights (.weights.h5 or the original's .npy); empty: none "
+                    "(refused with the texture network)",
+    "segments_to_include": "use at most this many 5 s segments (0: the whole clip)",
+    "content_layers": "* feature layers of the network compared with the content (by name or index)",
+    "style_layers": "* feature layers of the network compared with the style",
+    "content_weight": "* weight of the content loss",
+    "style_weight": "* weight of the style loss",
+    "target_type": "* initial target: content, style, zero, random or mix",
+    "iterations_for_nst": "* optimisation steps",
+    "initial_learning_rate": "* step size (0: the optimiser's default)",
+    "decay_steps": "* steps between decays of the step size",
+    "decay_rate": "* factor of each decay of the step size",
+    "print_frequency": "* loss report interval (steps)",
+    "decay_on_excess": "* halve the step size when a step overflows",
+    "rollback_on_excess": "roll back on overflow (off: stop at the first overflow)",
+    "max_retries_on_excess": "* rollbacks allowed per run",
+    "history_buffer_size": "* good steps kept for rollbacks",
+    "target_segments_to_reconstruct": "turn only the first N segments into audio (0: all)",
+    "play_content_and_style": "show players for the inputs too",
+    "max_seconds": "load only the first seconds of each file (0: all)",
+    "griffin_lim_iterations": "Griffin-Lim iterations of the reconstruction",
+    "output_format": "* follow: the content's rate and channels; mono22050: the transfer's own (original)",
+    "out_dir": "folder for run folders (empty: write nothing)",
 }
 
 
@@ -250,11 +281,12 @@ def resolve_inputs(values: dict[str, Any]) -> tuple[Path, Path]:
     return pick_file(v["content"], files, "content"), pick_file(v["style"], files, "style")
 
 
-def run_from_values(values: dict[str, Any], *, progress: bool = True, model=None):
+def run_from_values(values: dict[str, Any], *, progress: bool | type = True, model=None, on_phase=None):
     """Run one style transfer from form field values, as the Run button does.
 
     The run folder is ``out_dir/<content>__<style>`` (replaced if it exists); with an
-    empty ``out_dir`` nothing is written.
+    empty ``out_dir`` nothing is written. ``on_phase`` is passed to
+    :func:`~amnst_lib.pipeline.run_transfer` (called with each phase's name).
 
     Returns
     -------
@@ -283,11 +315,11 @@ def run_from_values(values: dict[str, Any], *, progress: bool = True, model=None
     return run_transfer(content, style, out_dir, config=config, weights=weights, overwrite=True,
                         progress=progress, max_seconds=max_seconds,
                         segments_to_reconstruct=_count_or_none(v, "target_segments_to_reconstruct"),
-                        model=model)
+                        model=model, on_phase=on_phase)
 
 
 class TransferForm:
-    """The ipywidgets form: fields, a Run button, a message beside them, results below.
+    """The ipywidgets form: fields, a Run button, a status and messages beside them, results below.
 
     Attributes
     ----------
@@ -297,6 +329,11 @@ class TransferForm:
         One control per field of :data:`DEFAULTS`.
     message : str
         The last error message ('' after a successful run).
+    notice : str
+        The last note that is not an error: which files were chosen for a new folder, the
+        warnings of the last run ('' when there is none).
+    phases : list of (str, float)
+        The phases of the last run with their seconds, in order.
     result : RunResult or None
         The last successful run.
     """
@@ -305,9 +342,17 @@ class TransferForm:
                  out_dir: str | Path = ""):
         import ipywidgets as w
 
+        from .device import describe_device
+
         self.w = w
         self.result = None
         self.message = ""
+        self.notice = ""
+        self.phases: list[tuple[str, float]] = []
+        self._current: tuple[str, float] | None = None
+        self._started = 0.0
+        self._started_at = ""
+        self._state = "ready"
         init = {**DEFAULTS, **(values or {})}
         if str(audio_dir or ""):
             init["audio_dir"] = str(audio_dir)
@@ -319,108 +364,151 @@ class TransferForm:
         init = _filled(init)
         init["network"] = _network(init["network"], init["preset"])
         self._updating = False
-        style = {"description_width": "190px"}
-        wide = w.Layout(width="480px")
+        self._refreshing = False
+        full = w.Layout(width="auto")  # a grid item: stretches over its column
         layer_options = _layer_options(init["network"])
 
         def slider(cls, name, lo, hi, step=1, **kw):
-            return cls(value=_clamp(init[name], lo, hi), min=lo, max=hi, step=step, description=name,
-                       style=style, layout=wide, continuous_update=False, **kw)
+            return cls(value=_clamp(init[name], lo, hi), min=lo, max=hi, step=step, layout=full,
+                       continuous_update=False, **kw)
 
         c = {
-            "preset": w.Dropdown(options=sorted(PRESETS), value=init["preset"], description="preset", style=style,
-                                 layout=wide),
-            "network": w.Dropdown(options=list(NETWORKS), value=init["network"], description="network",
-                                  style=style, layout=wide),
-            "audio_dir": w.Text(value=str(init["audio_dir"]), description="audio_dir",
-                                placeholder="empty: the bundled examples", style=style, layout=wide),
-            "content": w.Dropdown(description="content", style=style, layout=wide),
-            "style": w.Dropdown(description="style", style=style, layout=wide),
-            "weights_file": w.Text(value=str(init["weights_file"] or ""), description="weights_file",
-                                   placeholder="genre CNN only; empty: seeded random weights", style=style,
-                                   layout=wide),
+            "preset": w.Dropdown(options=sorted(PRESETS), value=init["preset"], layout=full),
+            "network": w.Dropdown(options=list(NETWORKS), value=init["network"], layout=full),
+            # Not continuous: a half-typed path would empty the file lists at every keystroke.
+            "audio_dir": w.Text(value=str(init["audio_dir"]), placeholder="empty: the bundled examples",
+                                continuous_update=False, layout=full),
+            "content": w.Dropdown(layout=full),
+            "style": w.Dropdown(layout=full),
+            "weights_file": w.Text(value=str(init["weights_file"] or ""),
+                                   placeholder="genre CNN only; empty: seeded random weights", layout=full),
             "segments_to_include": slider(w.IntSlider, "segments_to_include", 0, 24),
-            "content_layers": w.SelectMultiple(options=layer_options, rows=6, description="content_layers",
-                                               style=style, layout=wide),
-            "style_layers": w.SelectMultiple(options=layer_options, rows=6, description="style_layers",
-                                             style=style, layout=wide),
+            "content_layers": w.SelectMultiple(options=layer_options, rows=6, layout=full),
+            "style_layers": w.SelectMultiple(options=layer_options, rows=6, layout=full),
             "content_weight": w.FloatLogSlider(value=_clamp(init["content_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
-                                               step=0.1, description="content_weight", style=style, layout=wide,
-                                               continuous_update=False),
+                                               step=0.1, layout=full, continuous_update=False),
             "style_weight": w.FloatLogSlider(value=_clamp(init["style_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
-                                             step=0.1, description="style_weight", style=style, layout=wide,
-                                             continuous_update=False),
-            "target_type": w.Dropdown(options=list(INITS), value=init["target_type"], description="target_type",
-                                      style=style, layout=wide),
+                                             step=0.1, layout=full, continuous_update=False),
+            "target_type": w.Dropdown(options=list(INITS), value=init["target_type"], layout=full),
             "iterations_for_nst": slider(w.IntSlider, "iterations_for_nst", 0, 2000),
             "initial_learning_rate": w.BoundedFloatText(value=float(init["initial_learning_rate"] or 0.0), min=0.0,
-                                                        max=10.0, step=0.001, description="initial_learning_rate",
-                                                        style=style, layout=wide),
+                                                        max=10.0, step=0.001, layout=full),
             "decay_steps": slider(w.IntSlider, "decay_steps", 1, 1000),
             "decay_rate": slider(w.FloatSlider, "decay_rate", 0.01, 2.0, step=0.01),
             "print_frequency": slider(w.IntSlider, "print_frequency", 1, 500),
-            "decay_on_excess": w.Checkbox(value=bool(init["decay_on_excess"]), description="decay_on_excess",
-                                          style=style),
-            "rollback_on_excess": w.Checkbox(value=bool(init["rollback_on_excess"]),
-                                             description="rollback_on_excess", style=style),
+            "decay_on_excess": w.Checkbox(value=bool(init["decay_on_excess"]), indent=False),
+            "rollback_on_excess": w.Checkbox(value=bool(init["rollback_on_excess"]), indent=False),
             "max_retries_on_excess": slider(w.IntSlider, "max_retries_on_excess", 0, 100),
             "history_buffer_size": slider(w.IntSlider, "history_buffer_size", 1, 100),
             "target_segments_to_reconstruct": slider(w.IntSlider, "target_segments_to_reconstruct", 0, 24),
-            "play_content_and_style": w.Checkbox(value=bool(init["play_content_and_style"]),
-                                                 description="play_content_and_style", style=style),
+            "play_content_and_style": w.Checkbox(value=bool(init["play_content_and_style"]), indent=False),
             "max_seconds": w.BoundedFloatText(value=float(init["max_seconds"] or 0.0), min=0.0, max=3600.0,
-                                              step=1.0, description="max_seconds", style=style, layout=wide),
+                                              step=1.0, layout=full),
             "griffin_lim_iterations": slider(w.IntSlider, "griffin_lim_iterations", 1, 500),
-            "output_format": w.Dropdown(options=list(OUTPUT_FORMATS), value=init["output_format"],
-                                        description="output_format", style=style, layout=wide),
-            "out_dir": w.Text(value=str(init["out_dir"] or ""), description="out_dir",
-                              placeholder="empty: write nothing", style=style, layout=wide),
+            "output_format": w.Dropdown(options=list(OUTPUT_FORMATS), value=init["output_format"], layout=full),
+            "out_dir": w.Text(value=str(init["out_dir"] or ""), placeholder="empty: write nothing", layout=full),
         }
+        for name, control in c.items():
+            control.add_class(f"amnst-field-{name}")
         self.controls = c
+
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.run_button.add_class("amnst-run")
+        self.run_button.on_click(lambda _b: self.run())
+        self.device = w.HTML(f"<small>Runs on: {html.escape(describe_device())}</small>")
+        self.status = w.HTML()
+        self.message_box = w.HTML()
+        self.notice_box = w.HTML()
+        # The step bar: our own widgets, updated by a tqdm class (no captured Output: a
+        # headless runner such as papermill answers captured output on the kernel's shell
+        # channel, which lost the cell's reply and hung the run).
+        self.progress_bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="100%"))
+        self.progress_text = w.HTML()
+        self.progress = w.VBox([self.progress_bar, self.progress_text],
+                               layout=w.Layout(width="100%", display="none"))
+        self.output = w.Output()
+        for widget, cls in ((self.device, "amnst-device"), (self.status, "amnst-status"),
+                            (self.message_box, "amnst-message"), (self.notice_box, "amnst-notice"),
+                            (self.progress, "amnst-progress"), (self.output, "amnst-results")):
+            widget.add_class(cls)
+
+        self._wanted = self._initial_choices(init)
         self._refresh_files()
-        self._set_choice("content", init["content"])
-        self._set_choice("style", init["style"])
         for name in ("content_layers", "style_layers"):
             self._set_layers(name, init[name])
         c["audio_dir"].observe(lambda _change: self._refresh_files(), names="value")
+        for name in ("content", "style"):
+            c[name].observe(lambda change, name=name: self._remember_choice(name, change["new"]), names="value")
         c["preset"].observe(lambda change: self._apply_preset(change["new"]), names="value")
         c["network"].observe(lambda change: self._apply_network(change["new"]), names="value")
         c["weights_file"].observe(lambda _change: self._check_combination(), names="value")
 
-        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
-        self.run_button.on_click(lambda _b: self.run())
-        self.status = w.HTML()
-        self.message_box = w.HTML()
-        self.progress = w.Output()
-        self.output = w.Output()
-        hint = w.HTML("<small>preset fills the network, layers, weights and optimisation fields "
-                      "('default': tuned texture network; 'original': the original's genre CNN). "
-                      "Numbers 0 mean 'all' (segments, seconds) or 'default' "
-                      "(learning rate). Hold Ctrl/Cmd to pick several layers.</small>")
+        hint = w.HTML("<small>preset fills the fields marked * ('default': tuned texture network; 'original': "
+                      "the original's genre CNN). Numbers 0 mean 'all' (segments, seconds) or 'default' "
+                      "(learning rate). Hold Ctrl/Cmd to pick several layers. Hover over a name for its "
+                      "meaning.</small>")
+        hint.add_class("amnst-heading")
 
         def section(title, names):
-            return w.VBox([w.HTML(f"<b>{title}</b>")] + [c[n] for n in names])
+            heading = w.HTML(f"<b>{title}</b>")
+            heading.add_class("amnst-heading")
+            cells = [heading]
+            for n in names:
+                mark = " *" if n in PRESET_FIELDS else ""
+                label = w.HTML(f"<span title='{html.escape(FIELD_HELP[n], quote=True)}'>{n}{mark}</span>")
+                label.add_class("amnst-label")
+                cells += [label, c[n]]
+            return cells
 
-        fields = w.VBox([
+        # One grid: the names in a column as wide as the longest, the controls beside them.
+        fields = w.GridBox(
             section("Audio", ["audio_dir", "content", "style", "max_seconds", "segments_to_include",
-                              "play_content_and_style"]),
-            section("Network", ["preset", "network", "weights_file", "content_layers", "style_layers", "content_weight",
-                                "style_weight"]),
-            section("Optimisation", ["target_type", "iterations_for_nst", "initial_learning_rate", "decay_steps",
-                                     "decay_rate", "print_frequency", "decay_on_excess", "rollback_on_excess",
-                                     "max_retries_on_excess", "history_buffer_size"]),
-            section("Output", ["target_segments_to_reconstruct", "griffin_lim_iterations", "output_format", "out_dir"]),
-            hint,
-        ])
-        side = w.VBox([self.run_button, self.status, self.message_box, self.progress],
-                      layout=w.Layout(width="380px", margin="0 0 0 20px"))
-        self.widget = w.VBox([w.HBox([fields, side]), self.output])
+                              "play_content_and_style"])
+            + section("Network", ["preset", "network", "weights_file", "content_layers", "style_layers",
+                                  "content_weight", "style_weight"])
+            + section("Optimisation", ["target_type", "iterations_for_nst", "initial_learning_rate", "decay_steps",
+                                       "decay_rate", "print_frequency", "decay_on_excess", "rollback_on_excess",
+                                       "max_retries_on_excess", "history_buffer_size"])
+            + section("Output", ["target_segments_to_reconstruct", "griffin_lim_iterations", "output_format", "out_dir"])
+            + [hint],
+            layout=w.Layout(grid_template_columns="max-content minmax(180px, 1fr)", grid_gap="2px 12px",
+                            align_items="center", flex="1 1 560px", max_width="760px", margin="0 24px 12px 0"))
+        side = w.VBox([w.HTML(FORM_CSS), self.run_button, self.device, self.status, self.message_box, self.notice_box, self.progress],
+                      layout=w.Layout(flex="1 1 360px", min_width="340px", max_width="640px"))
+        side.add_class("amnst-side")
+        # Wraps: in a narrow notebook the side column goes under the fields instead of shrinking.
+        top = w.HBox([fields, side], layout=w.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"))
+        self.widget = w.VBox([top, self.output])
+        self.widget.add_class("amnst-form")
         self._check_combination()
 
     # -- fields -------------------------------------------------------------------------
 
+    def _initial_choices(self, init: dict[str, Any]) -> dict[str, str]:
+        """The content/style file names the initial values ask for (by name or number)."""
+        try:
+            files = list_audio_files(resolve_audio_dir(init["audio_dir"]))
+        except AmnstError:
+            files = []
+        wanted = {}
+        for name in ("content", "style"):
+            try:
+                wanted[name] = pick_file(init[name], files, name).name
+            except AmnstError:
+                wanted[name] = str(init[name] or "")  # not here: _refresh_files chooses and says so
+        return wanted
+
+    def _remember_choice(self, name: str, value) -> None:
+        if not self._refreshing and value:
+            self._wanted[name] = value
+
     def _refresh_files(self) -> None:
-        """Fill the content/style dropdowns from the audio folder (keeping the choices)."""
+        """Fill the content/style dropdowns from the audio folder.
+
+        The user's choices are kept while they exist in the folder (also across a folder
+        that was wrong for a while); otherwise a file that looks like music becomes the
+        content and one that looks like ambience the style, and the notice says so.
+        """
         c = self.controls
         try:
             files = list_audio_files(resolve_audio_dir(c["audio_dir"].value))
@@ -429,21 +517,28 @@ class TransferForm:
             files = []
             self._show_message(str(e))
         options = [(f"{i}: {p.name}", p.name) for i, p in enumerate(files)]
-        for name in ("content", "style"):
-            old = c[name].value
-            c[name].options = options
-            names = [v for _, v in options]
-            c[name].value = old if old in names else (names[0] if names and name == "content"
-                                                      else names[min(1, len(names) - 1)] if names else None)
-
-    def _set_choice(self, name: str, choice) -> None:
-        files = [Path(v) for _, v in self.controls[name].options]
-        if not files:
-            return
+        names = [p.name for p in files]
+        chosen, notes = {}, []
+        for name, role in (("content", "music"), ("style", "ambience")):
+            wanted = self._wanted.get(name)
+            if wanted in names or not names:
+                chosen[name] = wanted if names else None
+                continue
+            pick, reason = guess_file(files, role, avoid=chosen.get("content"))
+            chosen[name] = pick.name
+            before = f"{wanted!r} is not in this folder" if wanted else "nothing was chosen"
+            notes.append(f"{name}: chose {pick.name} ({reason}; {before})")
+        self._refreshing = True
         try:
-            self.controls[name].value = pick_file(choice, files, name).name
-        except AmnstError as e:
-            self._show_message(str(e))
+            for name in ("content", "style"):
+                c[name].options = options
+                c[name].value = chosen[name]
+        finally:
+            self._refreshing = False
+        if notes:
+            self._show_notice("; ".join(notes))
+        elif self.notice.startswith(("content: chose", "style: chose")):
+            self._show_notice("")
 
     def _set_layers(self, name: str, spec) -> None:
         self.controls[name].value = _layers(spec, self.controls["network"].value)
@@ -560,49 +655,155 @@ class TransferForm:
     # -- running ------------------------------------------------------------------------
 
     def _show_message(self, text: str) -> None:
-        import html
-
+        """Show (or with '' clear) the error message; clearing it also clears "Not run"."""
         self.message = text
         if hasattr(self, "message_box"):
             self.message_box.value = (f"<div style='color:#b00020;border-left:3px solid #b00020;padding-left:8px'>"
                                       f"{html.escape(text)}</div>" if text else "")
+        if not text and self._state == "not run":
+            self._state = "ready"
+            if hasattr(self, "status"):
+                self.status.value = ""
+
+    def _show_notice(self, text: str) -> None:
+        """Show (or with '' clear) a note that is not an error."""
+        self.notice = text
+        if hasattr(self, "notice_box"):
+            self.notice_box.value = (f"<div style='color:#555;border-left:3px solid #888;padding-left:8px'>"
+                                     f"{html.escape(text)}</div>" if text else "")
+
+    # -- status -------------------------------------------------------------------------
+
+    def _phase(self, name: str) -> None:
+        """A new phase of the run starts: close the current one and show the new one.
+
+        The status lists the finished phases with their seconds and the running one with a
+        spinner (animated by the browser: no thread in the kernel, which would race
+        headless runners such as papermill).
+        """
+        self._close_phase()
+        self._current = (name, time.perf_counter())
+        rows = [f"<li>{html.escape(n)} <small>{s:.1f} s</small></li>" for n, s in self.phases]
+        rows.append(f"<li><b>{html.escape(name)}</b> <span class='amnst-spinner'></span></li>")
+        self.status.value = (f"<b>Running</b> <small>since {self._started_at}</small>"
+                             f"<ol style='margin:2px 0;padding-left:22px'>{''.join(rows)}</ol>")
+
+    def _close_phase(self) -> None:
+        if self._current is not None:
+            self.phases.append((self._current[0], time.perf_counter() - self._current[1]))
+        self._current = None
+
+    def _finish_status(self, html_text: str, state: str) -> None:
+        self._state = state
+        self.status.value = html_text
+
+    # -- running ------------------------------------------------------------------------
+
+    def _bar_class(self) -> type:
+        """A tqdm class that draws the transfer's steps into the form's own bar and line."""
+        from tqdm.std import tqdm
+
+        form = self
+
+        class FormBar(tqdm):
+            monitor_interval = 0  # no tqdm monitor thread: widgets change from this thread only
+
+            def __init__(self, *args, **kwargs):
+                kwargs.setdefault("file", io.StringIO())
+                kwargs.setdefault("mininterval", 0.5)
+                kwargs.setdefault("bar_format", "{desc}: {n_fmt}/{total_fmt} {unit}s "
+                                                "[{elapsed} elapsed, {remaining} left{postfix}]")
+                super().__init__(*args, **kwargs)
+
+            def display(self, msg=None, pos=None):
+                d = self.format_dict
+                form.progress_bar.max = max(int(d["total"] or 1), 1)
+                form.progress_bar.value = min(int(d["n"]), form.progress_bar.max)
+                form.progress_text.value = f"<small>{html.escape(str(self))}</small>"
+                form.progress.layout.display = None
+                return True
+
+        return FormBar
 
     def run(self, show_results: bool = True):
         """The Run button: check the values, run the transfer, show the result.
 
         Errors the user can fix are shown beside the form and return None; they are never
-        raised. With ``show_results`` the players and figures appear below the form.
+        raised. Each phase is named in the status while it runs. With ``show_results`` the
+        players, figures and quality table replace the previous result under the form,
+        and "Done" appears once they are drawn.
 
         Returns
         -------
         RunResult or None
         """
         self._show_message("")
+        self._show_notice("")
         self.run_button.disabled = True
-        self.status.value = "<i>Running…</i>"
-        self.progress.clear_output()
-        start = time.perf_counter()
+        self.progress.layout.display = "none"
+        if show_results:
+            self.output.outputs = ()
+        self.phases, self._current = [], None
+        self._started = time.perf_counter()
+        self._started_at = time.strftime("%H:%M:%S")
+        self._state = "running"
+        notes: list[str] = []
+        result = None
         try:
+            self._phase("checking the values")
             self.to_run_config()
-            with self.progress:
-                result = run_from_values(self.values(), progress=True)
+            with _collect_notes(notes):
+                result = run_from_values(self.values(), progress=self._bar_class(), on_phase=self._phase)
+            self.result = result
+            if show_results:
+                from .notebook_utils import output_bundles, transfer_result_items
+
+                self._phase("drawing the results")
+                play = bool(self.controls["play_content_and_style"].value)
+                self.output.outputs = output_bundles(transfer_result_items(result, play_inputs=play))
+            self._close_phase()
         except AmnstError as e:
             self._show_message(str(e))
-            self.status.value = "<b>Not run</b>: see the message below."
+            self._finish_status("<b>Not run</b>: see the message below.", "not run")
             return None
+        except BaseException as e:
+            self._finish_status(f"<b>Failed</b>: {html.escape(type(e).__name__)}: {html.escape(str(e))}", "failed")
+            raise
         finally:
             self.run_button.disabled = False
-        self.result = result
-        seconds = time.perf_counter() - start
-        where = f" → {result.wav_path}" if result.wav_path else ""
-        self.status.value = f"<b>Done</b> in {seconds:.1f} s{where}"
-        if show_results:
-            from .notebook_utils import show_transfer_result
-
-            self.output.clear_output()
-            with self.output:
-                show_transfer_result(result, play_inputs=bool(self.controls["play_content_and_style"].value))
+            if notes:
+                self._show_notice("Note: " + " ".join(dict.fromkeys(notes)))
+        seconds = time.perf_counter() - self._started
+        where = f" → {html.escape(str(result.wav_path))}" if result.wav_path else ""
+        summary = ", ".join(f"{html.escape(n)} {s:.1f} s" for n, s in self.phases)
+        self._finish_status(f"<b>Done</b> in {seconds:.1f} s{where}<br><small>{summary}</small>", "done")
         return result
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, notes: list[str]):
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.notes.append(record.getMessage())
+
+
+@contextmanager
+def _collect_notes(notes: list[str]):
+    """Collect the library's logged warnings and Python warnings into ``notes`` (not stderr)."""
+    logger = logging.getLogger("amnst")  # the library's logger (pipeline.log)
+    handler, propagate = _NoteHandler(notes), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            yield notes
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        notes += [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
 def _layer_options(network: str) -> list[tuple[str, str]]:

@@ -555,8 +555,6 @@ def render_output(y_mono: np.ndarray | None, prepared, analysis, output, *, peak
                   style_high_db=info["style_high_db"], notes=notes, **inputs)
     for note in info["notes"]:
         log.warning(note)
-    if sr == a_sr and y.shape[0] == 1:
-        return RenderedOutput(y=None, sr=sr, record=record)
     from .spectrum import mel_spectrogram
 
     n_fft, hop = _stft_size(sr)

@@ -20,7 +20,9 @@ Lengths: frame-by-frame comparisons (chroma, onsets, superposition) use the firs
 ``n = min(len(output), len(content))`` samples, with the style tiled (as the transfer
 tiles it) or cut to ``n``; statistics (MFCC, Gram, flatness) use each clip whole.
 ``METRIC_INFO`` says for each figure its range, which direction is better and the target
-from issue 6; :func:`format_table` prints them.
+from issue 6 (a development target for our benchmarks, not a verdict on anyone's audio);
+:func:`quality_rows` gives each figure with what it measures and which way is better,
+:func:`format_table` prints those rows.
 """
 
 from __future__ import annotations
@@ -97,6 +99,17 @@ METRIC_INFO: dict[str, MetricInfo] = {
 }
 
 METRIC_KEYS = tuple(METRIC_INFO)
+
+#: Figures a run adds to :func:`evaluate`'s (``pipeline.run_transfer``: the error of the
+#: reconstruction on the linear-frequency STFT).
+EXTRA_INFO: dict[str, MetricInfo] = {
+    "reconstruction_sc_linear": MetricInfo(
+        "reconstruction SC (linear)", "lower",
+        "STFT magnitude the optimised mel maps to vs that of the written audio, spectral convergence (>=0)", None),
+}
+
+#: Figures that describe the inputs, not the output: shown as a reference, no "better".
+REFERENCE_KEYS = frozenset({"chroma_floor"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -547,31 +560,49 @@ def length_note(output_path, content_path, sr: int = 22050, *, max_seconds: floa
 
 # --------------------------------------------------------------------------- printing
 
-def _passes(key: str, value) -> bool | None:
-    info = METRIC_INFO.get(key)
-    if info is None or info.target is None or value is None or not np.isfinite(value):
-        return None
-    return value >= info.target if info.better == "higher" else value <= info.target
+#: Headings of :func:`quality_rows`' columns.
+QUALITY_COLUMNS = ("figure", "value", "better", "what it measures")
+
+#: Title of the quality table, in the CLI and the notebooks alike.
+QUALITY_TITLE = "Quality figures of this output"
+
+
+def quality_rows(metrics: dict) -> list[tuple[str, str, str, str]]:
+    """The figures of a run in words: one row per figure, in :data:`QUALITY_COLUMNS`.
+
+    No pass/fail verdict: the targets in :data:`METRIC_INFO` are our development goals
+    on our test pairs, not a judgement of the user's audio.
+
+    Parameters
+    ----------
+    metrics : dict
+        Figures from :func:`evaluate` (and ``pipeline.run_transfer``); None = not measured.
+
+    Returns
+    -------
+    list of (label, value, better, description)
+        ``value`` formatted to 3 decimals ("n/a" if missing); ``better`` is "higher",
+        "lower" or "reference"; keys not in :data:`METRIC_INFO` / :data:`EXTRA_INFO` keep
+        their key as the label.
+    """
+    rows = []
+    for key, value in metrics.items():
+        info = METRIC_INFO.get(key) or EXTRA_INFO.get(key) or MetricInfo(key, "", "", None)
+        finite = value is not None and np.isfinite(value)
+        shown = f"{value:.3f}" if finite else "n/a"
+        better = "reference" if key in REFERENCE_KEYS else info.better
+        rows.append((info.label, shown, better, info.description))
+    return rows
 
 
 def format_table(metrics: dict) -> str:
-    """A short aligned text table of :func:`evaluate`'s figures.
-
-    Columns: metric, value, better direction, target, and ``ok`` / ``FAIL`` where the
-    metric has a target. Keys not in ``METRIC_INFO`` are listed as they are.
-    """
-    rows = [("metric", "value", "better", "target", "")]
-    for key, value in metrics.items():
-        info = METRIC_INFO.get(key, MetricInfo(key, "", "", None))
-        shown = "n/a" if value is None else f"{value:.3f}"
-        target = "" if info.target is None else ((">= " if info.better == "higher" else "<= ") + f"{info.target:.2f}")
-        mark = {True: "ok", False: "FAIL", None: ""}[_passes(key, value)]
-        rows.append((info.label, shown, info.better, target, mark))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]),
-                        r[3].ljust(widths[3]), r[4]]).rstrip() for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    """:func:`quality_rows` as an aligned text table under :data:`QUALITY_TITLE` (the CLI's)."""
+    rows = [QUALITY_COLUMNS] + quality_rows(metrics)
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]), r[3]]).rstrip()
+             for r in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join([QUALITY_TITLE + " (see amnst_lib.metrics):"] + lines)
 
 
 if __name__ == "__main__":  # ``python -m amnst_lib.metrics ...`` is ``amnst evaluate ...``; parsing lives in cli

@@ -118,6 +118,54 @@ def pick_file(choice: str | int | Path, files: Sequence[Path], what: str = "file
     raise AudioFileError(f"{what} {text!r} is not in the folder; choose one of {listing}")
 
 
+#: Words in file names that suggest music (content) or ambience (style); a name matches a
+#: word when one of its alphanumeric tokens starts with it ("mus01_bach" -> "mus").
+MUSIC_WORDS = ("mus", "song", "track", "piano", "guitar", "violin", "orchestra", "bach", "mozart", "jazz",
+               "classical", "blues", "rock", "pop", "disco", "country", "hiphop", "metal", "reggae", "baroque")
+AMBIENCE_WORDS = ("amb", "field", "rain", "stream", "river", "wind", "forest", "fire", "city", "street",
+                  "traffic", "crowd", "bird", "ocean", "sea", "wave", "room", "noise", "nature", "cafe",
+                  "storm", "thunder", "water", "night")
+
+
+def _name_score(path: Path, words: Sequence[str]) -> int:
+    import re
+
+    tokens = [t for t in re.split(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])", path.stem.lower()) if t]
+    return sum(any(t.startswith(w) for t in tokens) for w in words)
+
+
+def guess_file(files: Sequence[Path], role: str, avoid: str | None = None) -> tuple[Path, str]:
+    """The file of ``files`` whose name looks most like ``role`` ("music" or "ambience").
+
+    A cheap rule on names only (see :data:`MUSIC_WORDS`, :data:`AMBIENCE_WORDS`): the first
+    file, in list order, whose name has more words of the role than of the other one; else
+    the first that does not look like the other role; else the first. A file named
+    ``avoid`` (the other choice) is taken only when it is the only file.
+
+    Returns
+    -------
+    path : Path
+    reason : str
+        Why it was chosen, for the user ("the name looks like music", ...).
+
+    Raises
+    ------
+    AudioFileError
+        If ``files`` is empty.
+    """
+    if not files:
+        raise AudioFileError("the folder has no audio files (WAV, FLAC, OGG, MP3)")
+    mine, other = (MUSIC_WORDS, AMBIENCE_WORDS) if role == "music" else (AMBIENCE_WORDS, MUSIC_WORDS)
+    candidates = [p for p in files if p.name != avoid] or list(files)
+    for p in candidates:
+        if _name_score(p, mine) > _name_score(p, other):
+            return p, f"the name looks like {role}"
+    for p in candidates:
+        if _name_score(p, other) == 0:
+            return p, "the first file whose name does not look like " + ("ambience" if role == "music" else "music")
+    return candidates[0], "the first file"
+
+
 def audio_player(y: np.ndarray, sr: int, *, autoplay: bool = False):
     """An ``IPython.display.Audio`` player (peak-normalised for listening).
 
@@ -150,14 +198,17 @@ class Table:
         Format of float cells.
     title : str or None
         Caption.
+    css_class : str or None
+        HTML class of the table (for styling and for finding it on the page).
     """
 
     def __init__(self, rows: Iterable[Sequence[Any]], columns: Sequence[str], *,
-                 floatfmt: str = ".3f", title: str | None = None):
+                 floatfmt: str = ".3f", title: str | None = None, css_class: str | None = None):
         self.rows = [list(r) for r in rows]
         self.columns = list(columns)
         self.floatfmt = floatfmt
         self.title = title
+        self.css_class = css_class
 
     def _text(self, cell: Any) -> str:
         if isinstance(cell, (float, np.floating)):
@@ -175,7 +226,8 @@ class Table:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join("<tr>" + "".join(f"<td>{self._html_cell(c)}</td>" for c in r) + "</tr>" for r in self.rows)
         caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        cls = f' class="{html.escape(self.css_class)}"' if self.css_class else ""
+        return f"<table{cls}>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def __str__(self) -> str:
         cells = [self.columns] + [[self._text(c) for c in r] for r in self.rows]
@@ -192,34 +244,48 @@ def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], **kwargs) -> Ta
     return Table(rows, columns, **kwargs)
 
 
-def metrics_table(metrics: dict[str, float] | None):
-    """The run's quality figures as a table (``amnst_lib.metrics.format_table`` if present)."""
-    metrics = metrics or {}
-    try:
-        from .metrics import format_table
-    except ImportError:
-        format_table = None
-    if format_table is not None:
-        try:
-            return _Text(format_table(metrics))
-        except Exception:  # a display helper must not lose the run's result
-            pass
-    return table(sorted(metrics.items()), ["metric", "value"], floatfmt=".4g", title="Quality figures")
+def metrics_table(metrics: dict[str, float] | None) -> Table:
+    """The run's quality figures as a table: what each measures and which way is better.
+
+    The rows and words are :func:`amnst_lib.metrics.quality_rows`', as the CLI prints them;
+    in a notebook it is an HTML table (class ``amnst-quality``), elsewhere aligned text.
+    """
+    from .metrics import QUALITY_COLUMNS, QUALITY_TITLE, quality_rows
+
+    return table(quality_rows(metrics or {}), QUALITY_COLUMNS, title=QUALITY_TITLE, css_class="amnst-quality")
 
 
-class _Text:
-    """Preformatted text that shows monospaced in a notebook."""
+def transfer_result_items(result, *, play_inputs: bool = True) -> list:
+    """What :func:`show_transfer_result` shows, in order, without showing it.
 
-    def __init__(self, text: str):
-        self.text = str(text)
+    Parameters
+    ----------
+    result : amnst_lib.pipeline.RunResult
+    play_inputs : bool
+        Also give players for the content and style (the original's
+        ``play_content_and_style``).
 
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.text)}</pre>"
+    Returns
+    -------
+    list
+        Lines of text (str) and displayable objects (the players' table, the
+        spectrogram and loss figures, the quality table).
+    """
+    from .plots import plot_loss
 
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
+    sr = result.sr
+    items: list = [result_summary(result)]
+    rows = []
+    if play_inputs:
+        rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
+    rows.append(("output", output_player(result)))
+    items += [table(rows, ["", "player"]), output_format_line(result), spectrogram_figure(result)]
+    if result.history:
+        items.append(plot_loss(result.history))
+    items.append(metrics_table(result.metrics))
+    if result.wav_path is not None:
+        items.append(f"Output written to {result.wav_path}")
+    return items
 
 
 def show_transfer_result(result, *, play_inputs: bool = True) -> None:
@@ -234,21 +300,51 @@ def show_transfer_result(result, *, play_inputs: bool = True) -> None:
     """
     from IPython.display import display
 
-    from .plots import plot_loss
+    for item in transfer_result_items(result, play_inputs=play_inputs):
+        if isinstance(item, str):
+            print(item)
+        else:
+            display(item)
 
-    sr = result.sr
-    rows = []
-    if play_inputs:
-        rows += [("content", audio_player(result.content, sr)), ("style", audio_player(result.style, sr))]
-    rows.append(("output", output_player(result)))
-    display(table(rows, ["", "player"]))
-    print(output_format_line(result))
-    display(spectrogram_figure(result))
-    if result.history:
-        display(plot_loss(result.history))
-    display(metrics_table(result.metrics))
-    if result.wav_path is not None:
-        print(f"Output written to {result.wav_path}")
+
+def output_bundles(items: Iterable) -> tuple[dict, ...]:
+    """Notebook outputs (nbformat dicts) for lines of text and displayable objects.
+
+    What an ``ipywidgets.Output`` shows when its ``outputs`` are set directly, without
+    capturing a ``with`` block (which headless runners such as papermill mishandle).
+
+    Parameters
+    ----------
+    items : iterable
+        Strings (each a line of stdout) and objects IPython can display.
+
+    Returns
+    -------
+    tuple of dict
+    """
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        shell = None
+    if shell is not None:
+        formatter = shell.display_formatter
+    else:
+        from IPython.core.formatters import DisplayFormatter
+
+        formatter = DisplayFormatter()
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if out and out[-1]["output_type"] == "stream":
+                out[-1]["text"] += item + "\n"
+            else:
+                out.append({"output_type": "stream", "name": "stdout", "text": item + "\n"})
+        else:
+            data, metadata = formatter.format(item)
+            out.append({"output_type": "display_data", "data": data, "metadata": metadata})
+    return tuple(out)
 
 
 def output_player(result):
@@ -279,6 +375,22 @@ def spectrogram_figure(result):
         return plot_mels(result.full_mels, result.full_mel_config, title=f"mid, {result.written_sr} Hz")
     return plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
                      _analysis_config(result))
+
+
+def result_summary(result) -> str:
+    """One line about a run: its inputs, the output's length, the steps taken, the weights.
+
+    E.g. ``mus01_baroque_bach_brandenburg2.wav + amb04_stream.wav: 3.0 s of output,
+    3 steps, random weights (texture network)``.
+    """
+    inputs = result.record.get("inputs", {})
+    names = " + ".join(Path(inputs[k]["path"]).name for k in ("content", "style") if k in inputs)
+    trained = (result.weights_info or {}).get("trained")
+    weights = {True: "trained weights", False: "random weights", None: "weights supplied by the caller"}[trained]
+    network = result.record.get("config", {}).get("transfer", {}).get("network", "")
+    status = "" if result.record.get("status", "ok") == "ok" else f" ({result.record['status']})"
+    return (f"{names}: {len(result.output) / result.sr:.1f} s of output, {len(result.history)} steps, "
+            f"{weights}{f' ({network} network)' if network else ''}{status}")
 
 
 def _analysis_config(result):

@@ -202,9 +202,9 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(), weights=None,
-                 overwrite: bool = False, progress: bool = True, max_seconds: float | None = None,
+                 overwrite: bool = False, progress: bool | type = True, max_seconds: float | None = None,
                  segments_to_reconstruct: int | None = None, compute_metrics: bool = True,
-                 model=None, keep_arrays: bool = True, chunks=None) -> RunResult:
+                 model=None, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
     """Style-transfer ``style`` onto ``content`` and (optionally) write a run folder.
 
     Parameters
@@ -221,8 +221,9 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         random weights and says so.
     overwrite : bool
         Replace an existing run folder (only one of ours: a folder with our run.json).
-    progress : bool
-        Show a progress bar.
+    progress : bool or type
+        Show a progress bar: True a ``tqdm.auto`` one, or the tqdm class to draw it with
+        (:func:`amnst_lib.transfer.progress_bar_class`).
     max_seconds : float or None
         Use only the first ``max_seconds`` of each input.
     segments_to_reconstruct : int or None
@@ -238,6 +239,10 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         folder is written, and the result's arrays are None.
     chunks : amnst_lib.chunked.ChunkConfig or None
         How a long track is cut into bounded pieces (default ``ChunkConfig()``).
+    on_phase : callable or None
+        Called with a short name as each phase starts ("loading audio", "style transfer",
+        "reconstructing audio (Griffin-Lim, 128 iterations)", ...), e.g. by the notebook
+        form to say what is running.
 
     Returns
     -------
@@ -262,15 +267,15 @@ def run_transfer(content, style, out_dir=None, *, config: RunConfig = RunConfig(
         return _run_transfer(content, style, claim, config=config, weights=weights, progress=progress,
                              max_seconds=max_seconds, segments_to_reconstruct=segments_to_reconstruct,
                              compute_metrics=compute_metrics, model=model, keep_arrays=keep_arrays,
-                             chunks=chunks)
+                             chunks=chunks, on_phase=on_phase)
     finally:
         if claim is not None:
             claim.release()
 
 
-def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool,
+def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress: bool | type,
                   max_seconds: float | None, segments_to_reconstruct: int | None, compute_metrics: bool,
-                  model, keep_arrays: bool = True, chunks=None) -> RunResult:
+                  model, keep_arrays: bool = True, chunks=None, on_phase=None) -> RunResult:
     """:func:`run_transfer` on a claimed destination (``claim``: None writes nothing)."""
     from . import chunked
     from .spectrum import mel_spectral_convergence, mel_spectrogram, mel_to_stft, spectral_convergence
@@ -282,7 +287,9 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
     from .transfer import resolve_config_layers
 
     resolve_config_layers(t_cfg)  # fail early, before loading
+    phase_started = on_phase if on_phase is not None else (lambda _name: None)
     timings = {}
+    phase_started("loading audio")
     t0 = time.perf_counter()
     content_path, style_path = Path(content), Path(style)
     y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
@@ -294,12 +301,14 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         claim.check_space(2 * n + 4 * n + 4 * a.n_mels * (n // a.hop_length + 1))  # WAV, work files
 
     if model is None:
+        phase_started("building the network")
         model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
     else:
         weights_info = {"trained": None, "note": "network supplied by the caller"}
     if weights_info.get("trained") is False:
         log.warning(weights_info["note"])
 
+    phase_started("analysing the inputs (mel spectrograms)")
     t1 = time.perf_counter()
     style_mel = mel_spectrogram(y_style, a)
     n_frames = chunked.n_frames_of(len(y_content), a)
@@ -317,6 +326,7 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
     mel_store = chunked.Store(Path(work.name) / "mel.f32", (a.n_mels,))
     out_store = chunked.Store(Path(work.name) / "output.f32")
     try:
+        phase_started("style transfer")
         t2 = time.perf_counter()
         status = "ok"
         # Griffin-Lim (projections and the written WAV) starts from the content's phase.
@@ -327,6 +337,7 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
             status = "diverged"
         timings["transfer"] = time.perf_counter() - t2
 
+        phase_started(f"reconstructing audio (Griffin-Lim, {r_cfg.n_iter} iterations)")
         t3 = time.perf_counter()
         peak = chunked.reconstruct(mel_store, n_out, y_content, n_samples, a, r_cfg, chunks, out_store)
         scale = 10 ** (r_cfg.peak_dbfs / 20) / peak if peak > 0 and np.isfinite(peak) else 1.0
@@ -344,6 +355,7 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         del y_raw
         metrics = {}
         if compute_metrics:
+            phase_started("measuring quality")
             t4 = time.perf_counter()
             from .metrics import evaluate
 
@@ -404,6 +416,7 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
                         written_sr=rendered.sr, full_mels=rendered.mels, full_mel_config=rendered.mel_config)
         run._pictures, run._wav = pictures, (out_store, scale, factor)
         if claim is not None:
+            phase_started("writing the run folder")
             _write_run_folder(run, claim, a)
     finally:
         mel_store.close()

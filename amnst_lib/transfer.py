@@ -446,10 +446,30 @@ def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:
     return np.maximum(mel, 0.0)
 
 
+def progress_bar_class(progress: bool | type = True) -> type:
+    """The tqdm class a ``progress`` argument asks for.
+
+    Parameters
+    ----------
+    progress : bool or type
+        True: ``tqdm.auto.tqdm`` (a widget in a notebook, text in a terminal); a class:
+        that class (a ``tqdm.std.tqdm`` subclass, e.g. one that draws into a form).
+
+    Returns
+    -------
+    type
+    """
+    if isinstance(progress, type):
+        return progress
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
 def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                    config: TransferConfig = TransferConfig(),
                    analysis: AnalysisConfig = AnalysisConfig(), *,
-                   progress: bool = True, init_phase: np.ndarray | None = None,
+                   progress: bool | type = True, init_phase: np.ndarray | None = None,
                    session: TransferSession | None = None) -> TransferResult:
     """Optimise a mel spectrogram to keep ``content_mel``'s content and take on ``style_mel``'s style.
 
@@ -467,8 +487,9 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         Layers, weights, optimiser, rollback settings.
     analysis : AnalysisConfig
         Gives ``n_mels`` and ``segment_frames``.
-    progress : bool
-        Show a tqdm progress bar with the loss.
+    progress : bool or type
+        Show a tqdm progress bar with the loss: True a ``tqdm.auto`` bar, or the tqdm
+        class to draw it with (see :func:`progress_bar_class`).
     init_phase : np.ndarray, shape (1 + n_fft // 2, n_content_frames), complex, optional
         Starting phase of the Griffin-Lim in each projection (``config.projection_every``),
         normally :func:`amnst_lib.spectrum.stft_phase` of the content; None = random.
@@ -547,9 +568,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
 
     bar = None
     if progress and cfg.iterations > 0:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.iterations, desc="style transfer", unit="step")
+        bar = progress_bar_class(progress)(total=cfg.iterations, desc="style transfer", unit="step")
     step = 0
     while step < cfg.iterations:
         grid = step % len(starts_by_grid)

@@ -95,19 +95,16 @@ ci = False  # True in CI runs: a refused or failed run fails the notebook
 # layers do (see `benchmarks/README.md`); `original` is the original Colab form's values on
 # its genre CNN, the one to use with trained weights (`weights_file`, from notebook 02).
 #
-# The form below mirrors the original Colab form. Change any field and press **Run**: the
-# progress bar, then players, spectrograms, the loss curve and the quality figures appear
-# under it. Run top to bottom (or headless), the notebook makes one run with the
-# `parameters` cell's values and shows it in the cells further down.
+# The form below mirrors the original Colab form (hover over a name for its meaning). Change
+# any field and press **Run**: beside the button each phase is named while it runs, then
+# players, spectrograms, the loss curve and the quality figures appear under the form,
+# replacing the previous result. Run top to bottom (or headless), the notebook makes one
+# run with the `parameters` cell's values and shows it in the same place.
 
 # %%
 # %matplotlib inline
-from IPython.display import display
-
 from amnst_lib.form import DEFAULTS, build_transfer_form
-from amnst_lib.notebook_utils import (audio_player, default_output_dir, metrics_table, output_format_line,
-                                     output_player, spectrogram_figure, table)
-from amnst_lib.plots import plot_loss
+from amnst_lib.notebook_utils import default_output_dir
 
 values = {name: globals()[name] for name in DEFAULTS}
 values["out_dir"] = out_dir or str(default_output_dir())
@@ -117,51 +114,31 @@ form.widget
 # %% [markdown]
 # ## One run with the parameters
 #
-# Invalid values are reported as a message beside the form (and printed here), not as an error.
+# Its results appear under the form above, where every **Run** replaces them: one place,
+# always the current result. Invalid values are reported as a message beside the form (and
+# printed here), not as an error.
 
 # %%
-result = form.run(show_results=False) if run_on_open else None
+result = form.run() if run_on_open else None
 if form.message:
     print(form.message)
 if ci and result is None:
     raise RuntimeError(f"the run did not complete: {form.message or 'run_on_open is False'}")
-if result is not None:
-    print(f"{len(result.output) / result.sr:.1f} s of output, {len(result.history)} steps, "
-          f"weights: {'trained' if result.weights_info.get('trained') else 'random (untrained)'}")
-    print(output_format_line(result))
-    print("written to", result.wav_path)
 
 # %% [markdown]
-# ## Listen
+# ## Reading the results
 #
-# Content (the music), style (the ambience) and the output. A good transfer (the original
-# author's criteria): the content's melody and harmony remain, the style's timbre and
-# acoustics are present without being merely mixed in, and there is little noise.
-
-# %%
-if result is not None:
-    rows = [("content", audio_player(result.content, result.sr)), ("style", audio_player(result.style, result.sr))]
-    rows = (rows if play_content_and_style else []) + [("output", output_player(result))]
-    display(table(rows, ["", "player"]))
-
-# %% [markdown]
-# ## Spectrograms and loss
-
-# %%
-if result is not None:
-    display(spectrogram_figure(result))
-
-# %%
-if result is not None:
-    display(plot_loss(result.history, title="Loss per step (log scale)"))
-
-# %% [markdown]
-# ## Quality figures
+# **Listen** to the content (the music), the style (the ambience) and the output. A good
+# transfer (the original author's criteria): the content's melody and harmony remain, the
+# style's timbre and acoustics are present without being merely mixed in, and there is
+# little noise.
 #
-# Measured on the written audio (see `amnst_lib.metrics`): how much of the content's harmony
-# and rhythm survive, how far the timbre moved towards the style, whether the output is just
-# a mix of the two, and how faithfully the mel spectrogram was turned back into sound.
-
-# %%
-if result is not None:
-    display(metrics_table(result.metrics))
+# **Spectrograms and loss**: the output's mel spectrogram should keep the content's
+# harmonic lines while its texture (noise floor, bands) moves towards the style's; the
+# loss curve shows the optimisation settling.
+#
+# **Quality figures** are measured on the written audio (see `amnst_lib.metrics`): how much
+# of the content's harmony and rhythm survive, how far the timbre moved towards the style,
+# whether the output is just a mix of the two, and how faithfully the mel spectrogram was
+# turned back into sound. Each row says what it measures and which way is better; there is
+# no pass or fail: what sounds right depends on the music and the ambience.

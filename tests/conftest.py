@@ -62,3 +62,13 @@ def mels():
     a = AnalysisConfig()
     return (mel_spectrogram(load_audio(CONTENT, max_seconds=6.0), a),
             mel_spectrogram(load_audio(STYLE, max_seconds=6.0), a))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close the widgets the form tests made while Python can still do it: left to the
+    interpreter's shutdown, each one's ``__del__`` prints an ImportError traceback."""
+    import sys
+
+    widgets = sys.modules.get("ipywidgets")
+    if widgets is not None:
+        widgets.Widget.close_all()

@@ -167,3 +167,165 @@ def test_choosing_the_other_network_gives_a_runnable_config():
     assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
     t = config_from_values({"preset": "original", "network": "texture"}).transfer
     assert resolve_config_layers(t)[1] == ("bands", "wide") and t.stats_layers == PRESETS["default"].stats_layers
+
+
+# ----------------------------------------------------------------------- issue 11, part B
+# (the browser test, tests/browser/test_lab.py, checks the same on screen)
+
+def _folder(tmp_path, names):
+    import shutil
+
+    from tests.conftest import CONTENT
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(CONTENT, tmp_path / name)
+    return tmp_path
+
+
+def test_choices_survive_a_bad_folder_and_the_status_does_not_go_stale(tmp_path):
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST, content="mus01_baroque_bach_brandenburg2", style="amb07_fireplace")
+    form.set_values(audio_dir="/no/such/folder")
+    assert form.run() is None and "no such folder" in form.message
+    assert "Not run" in form.status.value
+    form.set_values(audio_dir="")  # fixed: the user's choices come back, the stale status goes
+    v = form.values()
+    assert (v["content"], v["style"]) == ("mus01_baroque_bach_brandenburg2.wav", "amb07_fireplace.wav")
+    assert form.message == "" and "Not run" not in form.status.value and form.notice == ""
+
+
+def test_a_new_folder_gets_music_as_content_and_ambience_as_style_and_says_so(tmp_path):
+    folder = _folder(tmp_path / "audio", ["a_rain_roof.wav", "b_piano_song.wav", "c_field_birds.wav"])
+    form = build_transfer_form()
+    form.set_values(audio_dir=str(folder))
+    v = form.values()
+    assert (v["content"], v["style"]) == ("b_piano_song.wav", "a_rain_roof.wav")
+    assert "content: chose b_piano_song.wav" in form.notice and "looks like music" in form.notice
+    assert "style: chose a_rain_roof.wav" in form.notice and form.message == ""
+    # A choice that exists in the new folder is kept.
+    form.controls["style"].value = "c_field_birds.wav"
+    form.set_values(audio_dir="")
+    form.set_values(audio_dir=str(folder))
+    assert form.values()["style"] == "c_field_birds.wav"
+
+
+def test_guess_file_by_name():
+    from pathlib import Path
+
+    from amnst_lib.notebook_utils import guess_file
+
+    files = [Path(n) for n in ("amb01_rain.wav", "mus02_jazz.wav", "take3.wav")]
+    assert guess_file(files, "music")[0].name == "mus02_jazz.wav"
+    assert guess_file(files, "ambience")[0].name == "amb01_rain.wav"
+    assert guess_file(files, "ambience", avoid="amb01_rain.wav")[0].name == "take3.wav"
+    assert guess_file([Path("x.wav")], "ambience", avoid="x.wav")[0].name == "x.wav"
+    with pytest.raises(AmnstError):
+        guess_file([], "music")
+
+
+def test_every_phase_is_named_and_done_comes_last(tmp_path):
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST)
+    assert form.run(show_results=True) is not None
+    names = [n for n, _ in form.phases]
+    assert names[0] == "checking the values" and names[-1] == "drawing the results"
+    for phase in ("loading audio", "building the network", "style transfer", "reconstructing audio (Griffin-Lim, 4",
+                  "measuring quality", "writing the run folder"):
+        assert any(n.startswith(phase) for n in names), (phase, names)
+    assert form.status.value.startswith("<b>Done</b>") and "drawing the results" in form.status.value
+    # The library's warning (random texture filters) is a note beside the form, not stderr.
+    assert "random by design" in form.notice
+
+
+def test_form_labels_are_the_field_names_with_their_meaning():
+    from amnst_lib.form import FIELD_HELP
+
+    assert set(FIELD_HELP) == set(DEFAULTS)
+    import html
+
+    import ipywidgets as w
+
+    form = build_transfer_form()
+    grid = form.widget.children[0].children[0]
+    labels = [c.value for c in grid.children if isinstance(c, w.HTML) and "amnst-label" in c._dom_classes]
+    assert len(labels) == len(DEFAULTS)
+    for name in DEFAULTS:
+        assert any(f">{name}" in h and html.escape(FIELD_HELP[name], quote=True) in h for h in labels), name
+    assert all(not getattr(c, "description", "") for c in form.controls.values())  # no cut-off descriptions
+    assert "Runs on: " in form.device.value and ("CPU" in form.device.value or "GPU" in form.device.value)
+
+
+def test_quality_table_is_html_with_words_and_no_verdict():
+    from amnst_lib.notebook_utils import metrics_table
+
+    t = metrics_table({"chroma_similarity": 0.5, "superposition": 0.99, "reconstruction_sc_linear": 0.2})
+    page = t._repr_html_()
+    assert page.startswith('<table class="amnst-quality">') and "<pre" not in page
+    assert "FAIL" not in page and "reconstruction_sc_linear" not in page
+    assert "harmony kept" in page and "reconstruction SC (linear)" in page and ">higher<" in page
+
+
+def test_tensorflow_logs_hidden_only_without_a_gpu_driver(monkeypatch):
+    from amnst_lib import device
+
+    monkeypatch.setattr(device, "has_cuda_driver", lambda: False)
+    assert device.quiet_tensorflow_logs(env := {}) == "3" and env == {"TF_CPP_MIN_LOG_LEVEL": "3"}
+    monkeypatch.setattr(device, "has_cuda_driver", lambda: True)
+    assert device.quiet_tensorflow_logs(env := {}) == "2"
+    assert device.quiet_tensorflow_logs(env := {"TF_CPP_MIN_LOG_LEVEL": "0"}) == "0"  # the user's wins
+
+
+def test_importing_the_package_then_tensorflow_writes_nothing_to_stderr():
+    """The cuInit ... UNKNOWN ERROR (303) line of a machine without a GPU driver is gone."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = ("import amnst_lib, tensorflow as tf; tf.config.list_physical_devices(); "
+            "from amnst_lib.device import describe_device; print(describe_device())")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "cuInit" not in done.stderr and done.stderr.strip() == "", done.stderr
+    assert done.stdout.startswith(("CPU", "GPU"))
+
+
+def test_a_run_never_captures_output_in_an_output_widget(tmp_path, monkeypatch):
+    """Headless runners (papermill/nbclient) emulate a captured Output widget by sending its
+    state back on the kernel's shell channel; that lost the cell's reply and hung notebook 03.
+    The form fills its widgets directly instead: the step bar, the status and the results."""
+    import ipywidgets as w
+
+    def refuse(self, *args):
+        raise AssertionError("Output widget used as a context manager (or clear_output)")
+
+    monkeypatch.setattr(w.Output, "__enter__", refuse)
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST)
+    assert form.run(show_results=True) is not None
+    kinds = [o["output_type"] for o in form.output.outputs]
+    assert kinds.count("display_data") >= 4 and kinds[0] == "stream", kinds
+    steps = FAST["iterations_for_nst"]
+    assert f"{steps}/{steps} steps" in form.progress_text.value
+    assert form.progress_bar.value == form.progress_bar.max == steps
+
+
+def test_native_log_lines_are_filtered_by_level_and_the_rest_is_kept():
+    from amnst_lib.device import filter_native_log
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795987464.262643    2262 port.cc:153] oneDNN custom operations are on.\n"
+            "I0000 00:00:1795987485.419719    2296 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+            "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n"
+            "W0000 00:00:1795987464.262898    2262 some.cc:31] a warning\n"
+            "E0000 00:00:1795987466.220329    2262 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+            "<string>:5: UserWarning: a Python warning\n"
+            "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "0") == text
+    assert filter_native_log(text, 2) == ("E0000 00:00:1795987466.220329    2262 cuda_platform.cc:52] failed call to "
+                                          "cuInit: UNKNOWN ERROR (303)\n<string>:5: UserWarning: a Python warning\n"
+                                          "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "3") == ("<string>:5: UserWarning: a Python warning\n"
+                                            "To enable the following instructions: (not after a hidden line: kept)\n")
+    assert filter_native_log(text, "junk") == text
