@@ -71,4 +71,9 @@ def pytest_sessionfinish(session, exitstatus):
 
     widgets = sys.modules.get("ipywidgets")
     if widgets is not None:
-        widgets.Widget.close_all()
+        for _ in range(100_000):  # each failed close has already dropped its widget from the list
+            try:
+                widgets.Widget.close_all()
+                break
+            except KeyError:  # a comm its manager no longer holds (seen in the full suite): go on
+                continue
