@@ -8,9 +8,17 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # `make test-newest` / `make test-lowest`: the suite against the newest releases our ranges
 # allow, or the lowest ones, each in a venv of its own (removed and made afresh each time).
-NEWEST_PYTHON ?= python3.12
+# The interpreter: NEWEST_PYTHON / LOWEST_PYTHON if given, else the newest (3.13, 3.12) or
+# the oldest (3.10 ... 3.13) Python this machine can run: pythonX.Y on PATH, or one that uv
+# or pyenv has installed (neither is asked to download anything).
+find_python = $(shell for v in $(1); do \
+	for p in "python$$v" "$$(uv python find "$$v" 2>/dev/null)" \
+		"$$(ls -d "$$(pyenv root 2>/dev/null)"/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -n 1)"; do \
+		[ -n "$$p" ] && "$$p" -c "import sys" >/dev/null 2>&1 && { command -v "$$p"; exit 0; }; \
+	done; done)
+NEWEST_PYTHON ?= $(call find_python,3.13 3.12)
 NEWEST_VENV   ?= .venv-newest
-LOWEST_PYTHON ?= $(PYTHON)
+LOWEST_PYTHON ?= $(call find_python,3.10 3.11 3.12 3.13)
 LOWEST_VENV   ?= .venv-lowest
 SHOW_VERSIONS := python -c "import importlib.metadata as m, platform; print('Python', platform.python_version(), *(f'{d} {m.version(d)}' for d in ('tensorflow', 'keras', 'librosa', 'numpy', 'scipy', 'numba', 'matplotlib', 'soundfile')))"
 
@@ -53,14 +61,18 @@ test-browser: $(VENV)/.browser-stamp
 	$(PY) -m pytest -m browser tests/browser -v -s --durations=0 $(PYTEST_ARGS)
 
 test-newest:
-	rm -rf $(NEWEST_VENV) && $(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	@py="$(NEWEST_PYTHON)"; [ -n "$$py" ] || { echo "make: no Python 3.13 or 3.12 found (PATH, uv, pyenv);" \
+		"name one: make test-newest NEWEST_PYTHON=/path/to/python3.13" >&2; exit 2; }; \
+		echo "rm -rf $(NEWEST_VENV) && $$py -m venv $(NEWEST_VENV)"; rm -rf $(NEWEST_VENV) && "$$py" -m venv $(NEWEST_VENV)
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
 	$(NEWEST_VENV)/bin/$(SHOW_VERSIONS)
 	$(NEWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-lowest:
-	rm -rf $(LOWEST_VENV) && $(LOWEST_PYTHON) -m venv $(LOWEST_VENV)
+	@py="$(LOWEST_PYTHON)"; [ -n "$$py" ] || { echo "make: no Python 3.10-3.13 found (PATH, uv, pyenv);" \
+		"name one: make test-lowest LOWEST_PYTHON=/path/to/python3.10" >&2; exit 2; }; \
+		echo "rm -rf $(LOWEST_VENV) && $$py -m venv $(LOWEST_VENV)"; rm -rf $(LOWEST_VENV) && "$$py" -m venv $(LOWEST_VENV)
 	$(PYTHON) -m amnst_lib.requirements --lowest pyproject.toml > $(LOWEST_VENV)/constraints.txt
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOWEST_VENV)/bin/python -m pip install --quiet -c $(LOWEST_VENV)/constraints.txt -e ".[dev]"

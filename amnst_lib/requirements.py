@@ -60,7 +60,10 @@ def check(reqs: list[str]) -> tuple[list[str], list[str]]:
 
 def lowest_constraints(pyproject: str) -> list[str]:
     """``name==X.*`` for every ``name>=X`` among the project's and its dev dependencies."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     with open(pyproject, "rb") as f:
         project = tomllib.load(f)["project"]

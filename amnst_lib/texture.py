@@ -93,7 +93,10 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     out = conv(pooled)
     conv.set_weights([kernel])
     smooth = keras.ops.convert_to_tensor(_envelope_matrix(n_mels, envelope_bands))
-    detail = keras.layers.Lambda(lambda t: t - keras.ops.matmul(t, smooth), name="detail")(x)
+    # tensordot, not matmul: TensorFlow 2.16's oneDNN batch matmul, broadcasting the (n_mels,
+    # n_mels) matrix over a batch of two or more, crashed the process (segfault; seen on an
+    # AVX-512 AMD EPYC, with oneDNN on, its default).
+    detail = keras.layers.Lambda(lambda t: t - keras.ops.tensordot(t, smooth, axes=1), name="detail")(x)
     # The detail within the pitch range: above C8 the harmony has no say, so a content
     # target on this layer leaves the top of the spectrum free for the style's texture.
     mask = keras.ops.convert_to_tensor(_pitch_mask(analysis))

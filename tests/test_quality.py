@@ -120,6 +120,20 @@ def test_detail_layer_removes_the_envelope():
     assert float(np.max(detail(comb))) > 1.0
 
 
+def test_detail_layer_is_the_log_mel_less_its_envelope_for_every_example_of_a_batch():
+    """A batch of three gives each example's own ``logmel - logmel @ envelope`` (the product
+    is a tensordot: TF 2.16's broadcast batch matmul crashed the process for batches >= 2)."""
+    from amnst_lib.texture import _envelope_matrix
+
+    tnet = build_texture_network(A, seed=0, n_filters=8)
+    net = transfer._extractor(tnet, ["logmel", "detail"])
+    x = np.random.default_rng(1).random((3, *A.input_shape)).astype(np.float32)
+    logmel, detail = (f.numpy() for f in net(x))
+    expected = logmel - logmel @ _envelope_matrix(A.n_mels, 24)
+    np.testing.assert_allclose(detail, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(net(x[1:2])[1].numpy()[0], detail[1], rtol=1e-5, atol=1e-5)
+
+
 def test_envelope_statistics_pull_the_bands_towards_the_style(mels, tnet):
     """With stats_layers the output's per-band mean/spread get closer to the style's."""
     content, style = mels
