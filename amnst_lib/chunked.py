@@ -8,7 +8,9 @@ Griffin-Lim, full-length pictures). Here every stage works on a bounded piece:
   (:func:`mel_frames`, :func:`phase_frames`: the same frames as the whole-signal analysis);
 * the transfer runs on chunks of ``transfer_chunk_segments`` segments that overlap by
   ``overlap_segments``; overlaps are crossfaded, and the finished mel goes to a file
-  (:class:`Store`), not memory;
+  (:class:`Store`), not memory; the chunks share one
+  :class:`amnst_lib.transfer.TransferSession` (one compiled step, one optimiser, reset
+  per chunk), so nothing is traced or kept per chunk;
 * Griffin-Lim runs on ``griffin_lim_chunk_frames``-frame pieces with
   ``griffin_lim_context_frames`` of context each side, each from the content's phase,
   crossfaded in the middle of the context (:func:`reconstruct`): time linear in length;
@@ -21,6 +23,7 @@ whole-signal code did (same samples).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -213,23 +216,6 @@ def _ramp(n: int) -> np.ndarray:
     return (np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2).astype(np.float32)
 
 
-def _release_traced_functions() -> None:
-    """Free what the finished chunk's compiled functions hold.
-
-    Each :func:`amnst_lib.transfer.style_transfer` call compiles its step and its optimiser
-    update (``tf.function``); TensorFlow's function caches keep their captured target,
-    Adam slots and content canvas alive after the call returns (measured: ~86 MB per
-    16-segment call, growing with the track). Clearing the session's caches between chunks
-    releases most of it (~35 MB per call left); the network itself stays usable.
-    """
-    import gc
-
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
-
-
 def _merge_history(histories: list, weights: list) -> list:
     """Per step: the frame-weighted mean of the chunks' losses."""
     merged = []
@@ -262,11 +248,15 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
         The first chunk that diverged (its last good target was used).
     """
     from .errors import DivergenceError
-    from .transfer import TransferResult, progress_bar_class, style_transfer
+    from .transfer import TransferResult, TransferSession, progress_bar_class, style_transfer
 
     seg = a.segment_frames
     ranges = transfer_chunks(n_frames, seg, chunks)
     cfg = t_cfg.replace(max_segments=None)
+    # Built once, reused by every chunk: the compiled step and update, the optimiser
+    # (reset per chunk) and the style's statistics. One per chunk would trace and keep
+    # a step per chunk: memory grew with the track.
+    session = TransferSession(model, style_mel, cfg, a)
     overlap = chunks.overlap_segments * seg
     histories, weights, rollbacks, results = [], [], [], []
     error = None
@@ -280,7 +270,7 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
             phase = phase_frames(y_content, f0, f1, a, r_cfg.seed) if r_cfg.init_phase == "content" else None
             try:
                 res = style_transfer(content_mel, style_mel, model, cfg, a, progress=progress if bar is None else False,
-                                     init_phase=phase)
+                                     init_phase=phase, session=session)
             except DivergenceError as e:
                 if e.result is None:
                     raise
@@ -295,16 +285,14 @@ def transfer(y_content: np.ndarray, n_frames: int, style_mel: np.ndarray, model,
                 mel[:, :tail.shape[1]] = (1 - w) * tail + w * mel[:, :tail.shape[1]]
             last = f1 == n_frames
             keep = mel.shape[1] if last else mel.shape[1] - overlap
-            tail = None if last else res.mel[:, keep:]
+            tail = None if last else res.mel[:, keep:].copy()
             mel_store.append(mel[:, first:keep].T)
             content_pictures.add(content_mel[:, first:keep])
             output_pictures.add(mel[:, first:keep])
             histories.append(res.history)
             weights.append(f1 - f0)
             rollbacks.extend(dict(r, chunk=i) for r in res.rollbacks)
-            results.append(res)
-            if len(ranges) > 1:
-                _release_traced_functions()
+            results.append(dataclasses.replace(res, mel=None))  # the mel is stored: keep no chunk's copy
             if bar is not None:
                 bar.update(1)
     finally:

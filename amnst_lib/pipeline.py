@@ -31,7 +31,7 @@ from .audio import audio_info, load_audio, write_wav
 from .config import RunConfig
 from .destination import RUN_FORMAT, RUN_MARKER
 from .errors import OutputWriteError, ParameterError
-from .fullband import prepare_output, render_output
+from .fullband import is_plain_mono, prepare_output, render_output
 
 log = logging.getLogger("amnst")
 
@@ -367,9 +367,10 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
 
         # The written output: mono 22050 Hz as is, or the content's rate and channels (fullband.py).
         t5 = time.perf_counter()
-        rendered = render_output(None if natives is None else (out_store.read(0, n_samples) * scale).astype(np.float32),
-                                 natives, a, config.output, peak_dbfs=r_cfg.peak_dbfs)
-        del natives
+        # The whole waveform is read only to render another rate or channel count.
+        y_mono = None if is_plain_mono(natives, a) else (out_store.read(0, n_samples) * scale).astype(np.float32)
+        rendered = render_output(y_mono, natives, a, config.output, peak_dbfs=r_cfg.peak_dbfs)
+        del natives, y_mono
         timings["output_format"] = time.perf_counter() - t5
 
         pictures = {"content": content_pictures.result()[:, : -(-n_out // factor)],

@@ -453,7 +453,9 @@ def run_job(job: Job, runs_dir, tf_threads: int | None = None) -> dict:
             return {**_row_from_record(record), "reused": True}
         _limit_threads(tf_threads)
         _log_event(job, "start")
-        result = run_transfer(job.content, job.style, out, config=config, progress=False, max_seconds=max_seconds)
+        # Only the files and run.json are used: no waveforms or full mels kept in memory.
+        result = run_transfer(job.content, job.style, out, config=config, progress=False, max_seconds=max_seconds,
+                              keep_arrays=False)
         row = _row_from_record(result.record)
     except DivergenceError as e:
         record = completed_record(out, job.hash)

@@ -21,6 +21,10 @@ How this differs from the original, and why:
 * Adam by default; the original's SGD with an exponential-decay schedule is an option.
 * On a non-finite loss or target the run rolls back to an earlier good target, halves the
   step size and retries (the original's rollback froze the returned target).
+* The compiled step and update, the optimiser and the style's statistics live in a
+  :class:`TransferSession`, built once per run and shared by a long track's chunks
+  (:mod:`amnst_lib.chunked`): traced once, not once per chunk, so memory does not grow
+  with the number of chunks.
 """
 
 from __future__ import annotations
@@ -144,14 +148,48 @@ def _extractor(model, names):
     return keras.Model(model.inputs, [model.get_layer(n).output for n in names], name="features")
 
 
-class _Problem:
-    """The fixed parts of one optimisation: extractors, targets and loss normalisers."""
+class TransferSession:
+    """What every chunk of one run shares, built once: compiled step and update, optimiser, style.
 
-    def __init__(self, model, content_canvas: np.ndarray, style_mel: np.ndarray,
-                 cfg: TransferConfig, seg: int, starts_by_grid: dict):
+    A long track is optimised in chunks (:func:`amnst_lib.chunked.transfer`). Building the
+    feature extractors, the style's statistics, the target variable, the optimiser and
+    the compiled (``tf.function``) step and update for each chunk would cost a tracing per
+    chunk, and TensorFlow keeps each traced function and what it captured (target, Adam
+    slots, content canvas) alive after the chunk: memory grew with the number of chunks.
+    A session builds them once and :func:`style_transfer` reuses them, resetting the
+    target, the content and the optimiser's state (step count, moments, learning rate)
+    at the start of each chunk, which is exactly a fresh start.
+
+    The target and content live in variables of the longest canvas seen (normally the
+    first chunk's); a shorter chunk is zero-padded at the end. No window reads the
+    padding, so its gradient is zero and Adam leaves it unchanged: results are those of
+    a canvas of the chunk's own length.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The feature network (genre CNN or texture network).
+    style_mel : np.ndarray, shape (n_mels, n_style_frames)
+        Magnitude mel spectrogram of the ambience (any length; repeated to whole segments).
+    config : TransferConfig
+        The run's transfer settings (``max_segments`` is applied by :func:`style_transfer`).
+    analysis : AnalysisConfig
+
+    Attributes
+    ----------
+    traces : dict of str to int
+        How many times the step (``"step"``) and the update (``"update"``) were traced:
+        a few per session, whatever the number of chunks.
+    """
+
+    def __init__(self, model, style_mel: np.ndarray, config: TransferConfig = TransferConfig(),
+                 analysis: AnalysisConfig = AnalysisConfig()):
         tf = _tf()
-        self.cfg = cfg
-        self.seg = seg
+        cfg = self.cfg = config
+        self.model, self.analysis = model, analysis
+        seg = self.seg = analysis.segment_frames
+        self.style_mel = _check_mel("style", style_mel, analysis.n_mels)
+        self.log_param = cfg.parameterization == "log"
         self.content_layers, self.style_layers, order = network_layers(model, cfg)
         self.stats_layers = network_layers(model, cfg.replace(content_layers=cfg.stats_layers))[0]
         # One extractor for the target (all layers, in depth order, computed once per
@@ -160,13 +198,14 @@ class _Problem:
         self.all_layers = tuple(n for n in order if n in used)
         self.target_net = _extractor(model, self.all_layers)
         self.content_net = _extractor(model, self.content_layers) if self.content_layers else None
-        self.content_canvas = tf.constant(content_canvas)
-        self.starts_by_grid = starts_by_grid
         batch = cfg.batch_segments
 
-        # The style's statistics, in one pass over its segments: the mean per-segment
-        # Gram matrix of each style layer, and the mean per-channel mean and spread of
-        # each stats layer (on log-mel bands: what MFCC statistics summarise).
+        # Style: whole segments, repeating the clip (never zero padding, which would
+        # dilute its statistics). Its statistics, in one pass over its segments: the mean
+        # per-segment Gram matrix of each style layer, and the mean per-channel mean and
+        # spread of each stats layer (on log-mel bands: what MFCC statistics summarise).
+        style_len = max(seg, math.ceil(self.style_mel.shape[1] / seg) * seg)
+        style_mel = tile_frames(self.style_mel, style_len)
         self.style_grams, self.style_stats, self.stats_norm = [], [], []
         ref_layers = tuple(dict.fromkeys(self.style_layers + self.stats_layers))
         if ref_layers:
@@ -192,45 +231,69 @@ class _Problem:
                 shapes = [model.get_layer(l).output.shape for l in self.style_layers]
                 self.style_scale = [float(s[1] * s[2]) for s in shapes]
             self.style_norm = [float(tf.reduce_sum(g * g)) + 1e-12 for g in self.style_grams]
+        self.traces = {"step": 0, "update": 0}
+        self.length = 0  # frames of the variables below; 0 until the first chunk
+        self.var = self.content_canvas = self.content_norm = None
 
-        # Content normaliser: the content's own mean square activation per layer.
-        self.content_norm = []
-        if self.content_layers:
-            acc = np.zeros(len(self.content_layers))
-            starts = starts_by_grid[0]
-            for b0 in range(0, len(starts), batch):
-                nb = min(batch, len(starts) - b0)
-                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, seg), training=False)
-                feats = feats if isinstance(feats, (list, tuple)) else [feats]
-                acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
-            self.content_norm = [a / len(starts) + 1e-12 for a in acc]
-        self.content_cache = self._cache_content_features(model, batch)
-        self.step_fn = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
+    def matches(self, model, style_mel: np.ndarray, config: TransferConfig, analysis: AnalysisConfig) -> bool:
+        """Whether this session was built for these arguments of :func:`style_transfer`."""
+        return (model is self.model and config == self.cfg and analysis == self.analysis
+                and (style_mel is self.style_mel or np.array_equal(style_mel, self.style_mel)))
 
-    def _cache_content_features(self, model, batch: int) -> dict:
-        """The content's features per (start, count) window batch, if they fit the budget.
+    def _build(self, length: int) -> None:
+        """Variables of ``length`` frames, the optimiser and the compiled step and update."""
+        import keras
 
-        They are the same every step; caching them saves a forward pass of the content
-        layers per batch. A long track at a deep or wide content layer would need more
-        memory than the whole optimisation, so past ``CONTENT_CACHE_BYTES`` they are
-        recomputed instead (bounded memory wins over speed).
+        tf = _tf()
+        cfg = self.cfg
+        n_mels = self.analysis.n_mels
+        self.length = length
+        self.var = tf.Variable(tf.zeros((n_mels, length)), name="target")
+        self.content_canvas = tf.Variable(tf.zeros((n_mels, length)), trainable=False, name="content")
+        self.content_norm = tf.Variable(tf.ones((len(self.content_layers),)), trainable=False, name="content_norm")
+        # The learning rate is a variable read by the schedule, so that a rollback (which
+        # halves it) or a new chunk changes it without a new optimiser or a new tracing.
+        self.lr = tf.Variable(float(cfg.resolved_learning_rate), trainable=False, name="learning_rate")
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=self.lr, decay_steps=cfg.decay_steps, decay_rate=cfg.decay_rate)
+        self.optimizer = (keras.optimizers.Adam if cfg.optimizer == "adam" else keras.optimizers.SGD)(
+            learning_rate=schedule)
+        self.optimizer.build([self.var])
+        self.step = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
+        self.apply = tf.function(self._apply)
+
+    def begin(self, target: np.ndarray, content_canvas: np.ndarray) -> None:
+        """Start a chunk: set the target and the content (zero-padded), reset the optimiser."""
+        n = target.shape[1]
+        if n > self.length:
+            self._build(n)
+        self.var.assign(pad_frames(target.astype(np.float32), self.length))
+        self.content_canvas.assign(pad_frames(content_canvas.astype(np.float32), self.length))
+        self.reset_optimizer(self.cfg.resolved_learning_rate)
+
+    def reset_optimizer(self, lr: float) -> None:
+        """The optimiser as new (step 0, zero moments), at learning rate ``lr``."""
+        self.lr.assign(lr)
+        for v in self.optimizer.variables:
+            v.assign(np.zeros(v.shape, dtype=v.dtype))
+
+    def _apply(self, grad):
+        """One optimiser update in the graph (the eager Keras 3 update costs tens of ms a step).
+
+        Returns the learning rate it used and whether the target is still finite.
         """
-        if not self.content_layers:
-            return {}
-        per_window = sum(int(np.prod(model.get_layer(n).output.shape[1:])) * 4 for n in self.content_layers)
-        n_windows = sum(len(starts) for starts in self.starts_by_grid.values())
-        if per_window * n_windows > CONTENT_CACHE_BYTES:
-            return {}
-        cache = {}
-        for starts in self.starts_by_grid.values():
-            for b0 in range(0, len(starts), batch):
-                nb = min(batch, len(starts) - b0)
-                feats = self.content_net(_windows(self.content_canvas, starts[b0], nb, self.seg), training=False)
-                cache[(starts[b0], nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
-        return cache
+        tf = _tf()
+        self.traces["update"] += 1  # Python side: runs only while tracing
+        var = self.var
+        lr_used = tf.identity(self.optimizer.learning_rate)
+        self.optimizer.apply_gradients([(grad, var)])
+        if not self.log_param:
+            var.assign(tf.maximum(var, 0.0))
+        return lr_used, tf.reduce_all(tf.math.is_finite(var))
 
     def _batch_loss_and_grad(self, var, start, count, log_param, targets=None):
         tf = _tf()
+        self.traces["step"] += 1  # Python side: runs only while tracing
         cfg = self.cfg
         with tf.GradientTape() as tape:
             canvas = tf.exp(var) if log_param else var
@@ -243,12 +306,12 @@ class _Problem:
                 if targets is None:  # not cached: recompute (bounded memory)
                     targets = self.content_net(_windows(self.content_canvas, start, count, self.seg), training=False)
                     targets = targets if isinstance(targets, (list, tuple)) else [targets]
-                for name, ref, norm in zip(self.content_layers, targets, self.content_norm):
+                for i, (name, ref) in enumerate(zip(self.content_layers, targets)):
                     # One fused op and one reduction: these activations are large (conv1:
                     # 5.3M values per segment), so every temporary costs memory traffic.
                     size = tf.cast(tf.reduce_prod(tf.shape(ref)[1:]), tf.float32)
                     sq = tf.reduce_sum(tf.math.squared_difference(by_name[name], tf.stop_gradient(ref)))
-                    content_loss += sq / size / (norm if cfg.normalize_losses else 1.0)
+                    content_loss += sq / size / (self.content_norm[i] if cfg.normalize_losses else 1.0)
             style_loss = tf.constant(0.0)
             for i, name in enumerate(self.style_layers):
                 g = _gram(by_name[name])
@@ -268,6 +331,57 @@ class _Problem:
             total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
         grad = tape.gradient(total, var)
         return total, content_loss, style_loss, grad
+
+
+class _Problem:
+    """One chunk's part of the optimisation: its content's loss normalisers and cached features.
+
+    Sets the ``session``'s content; ``step_fn`` is the session's compiled step.
+    """
+
+    def __init__(self, session: TransferSession, starts_by_grid: dict):
+        tf = _tf()
+        self.session = session
+        self.cfg = cfg = session.cfg
+        self.seg = seg = session.seg
+        self.content_layers, self.style_layers = session.content_layers, session.style_layers
+        self.starts_by_grid = starts_by_grid
+        batch = cfg.batch_segments
+        # Content normaliser: the content's own mean square activation per layer.
+        if self.content_layers:
+            acc = np.zeros(len(self.content_layers))
+            starts = starts_by_grid[0]
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = session.content_net(_windows(session.content_canvas, starts[b0], nb, seg), training=False)
+                feats = feats if isinstance(feats, (list, tuple)) else [feats]
+                acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
+            session.content_norm.assign((acc / len(starts) + 1e-12).astype(np.float32))
+        self.content_cache = self._cache_content_features(session.model, batch)
+        self.step_fn = session.step
+
+    def _cache_content_features(self, model, batch: int) -> dict:
+        """The content's features per (start, count) window batch, if they fit the budget.
+
+        They are the same every step; caching them saves a forward pass of the content
+        layers per batch. A long track at a deep or wide content layer would need more
+        memory than the whole optimisation, so past ``CONTENT_CACHE_BYTES`` they are
+        recomputed instead (bounded memory wins over speed).
+        """
+        if not self.content_layers:
+            return {}
+        per_window = sum(int(np.prod(model.get_layer(n).output.shape[1:])) * 4 for n in self.content_layers)
+        n_windows = sum(len(starts) for starts in self.starts_by_grid.values())
+        if per_window * n_windows > CONTENT_CACHE_BYTES:
+            return {}
+        cache = {}
+        canvas = self.session.content_canvas
+        for starts in self.starts_by_grid.values():
+            for b0 in range(0, len(starts), batch):
+                nb = min(batch, len(starts) - b0)
+                feats = self.session.content_net(_windows(canvas, starts[b0], nb, self.seg), training=False)
+                cache[(starts[b0], nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
+        return cache
 
 
 def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg: TransferConfig, step: int,
@@ -292,32 +406,6 @@ def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg:
     projected = mel_spectrogram(y, analysis)[:, :n_frames]
     value[:, :projected.shape[1]] = np.log(np.maximum(projected, _LOG_FLOOR)) if log_param else projected
     var.assign(value)
-
-
-def _make_update(cfg: TransferConfig, lr: float, var, log_param: bool):
-    """A fresh optimiser for ``var`` and its update as one compiled function.
-
-    The update runs in the graph (not eagerly op by op): with Keras 3 the eager update
-    costs tens of milliseconds a step, as much as a small clip's forward/backward pass.
-    ``apply(grad)`` returns the learning rate it used and whether ``var`` is still finite.
-    """
-    import keras
-
-    tf = _tf()
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        initial_learning_rate=lr, decay_steps=cfg.decay_steps, decay_rate=cfg.decay_rate)
-    optimizer = (keras.optimizers.Adam if cfg.optimizer == "adam" else keras.optimizers.SGD)(learning_rate=schedule)
-    optimizer.build([var])
-
-    @tf.function
-    def apply(grad):
-        lr_used = tf.identity(optimizer.learning_rate)
-        optimizer.apply_gradients([(grad, var)])
-        if not log_param:
-            var.assign(tf.maximum(var, 0.0))
-        return lr_used, tf.reduce_all(tf.math.is_finite(var))
-
-    return apply
 
 
 def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, seed: int) -> np.ndarray:
@@ -381,7 +469,8 @@ def progress_bar_class(progress: bool | type = True) -> type:
 def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
                    config: TransferConfig = TransferConfig(),
                    analysis: AnalysisConfig = AnalysisConfig(), *,
-                   progress: bool | type = True, init_phase: np.ndarray | None = None) -> TransferResult:
+                   progress: bool | type = True, init_phase: np.ndarray | None = None,
+                   session: TransferSession | None = None) -> TransferResult:
     """Optimise a mel spectrogram to keep ``content_mel``'s content and take on ``style_mel``'s style.
 
     Parameters
@@ -404,6 +493,10 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     init_phase : np.ndarray, shape (1 + n_fft // 2, n_content_frames), complex, optional
         Starting phase of the Griffin-Lim in each projection (``config.projection_every``),
         normally :func:`amnst_lib.spectrum.stft_phase` of the content; None = random.
+    session : TransferSession, optional
+        Built for the same ``model``, ``style_mel``, ``config`` and ``analysis``: its
+        compiled step, update and optimiser are reused (the chunks of a long track).
+        None builds one for this call.
 
     Returns
     -------
@@ -422,7 +515,11 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     cfg = config
     seg = analysis.segment_frames
     content_mel = _check_mel("content", content_mel, analysis.n_mels)
-    style_mel = _check_mel("style", style_mel, analysis.n_mels)
+    if session is None:
+        session = TransferSession(model, style_mel, cfg, analysis)
+    elif not session.matches(model, _check_mel("style", style_mel, analysis.n_mels), cfg, analysis):
+        raise ParameterError("the transfer session was built for another network, style, configuration or analysis")
+    style_mel = session.style_mel
     if cfg.max_segments is not None:
         content_mel = content_mel[:, : cfg.max_segments * seg]
     n_frames = content_mel.shape[1]
@@ -435,15 +532,8 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         # Shifted windows that still overlap real (unpadded) content. A clip shorter
         # than half a segment has none (and no segment edge to hide).
         starts_by_grid[1] = shifted
-    # Style: whole segments, repeating the clip (never zero padding, which would dilute
-    # its statistics).
-    style_len = max(seg, math.ceil(style_mel.shape[1] / seg) * seg)
-    style_full = tile_frames(style_mel, style_len)
 
-    content_canvas = pad_frames(content_mel, canvas_len)
-    problem = _Problem(model, content_canvas, style_full, cfg, seg, starts_by_grid)
-
-    log_param = cfg.parameterization == "log"
+    log_param = session.log_param
     target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
     if log_param:
         floor = _LOG_FLOOR
@@ -451,9 +541,12 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             # log(0) is -inf: "silence" is a floor far below the content's level, from
             # which multiplicative steps can still grow.
             floor = max(_LOG_FLOOR, 1e-3 * float(np.mean(content_mel)))
-        var = tf.Variable(np.log(np.maximum(target0, floor)).astype(np.float32), name="target")
-    else:
-        var = tf.Variable(target0.astype(np.float32), name="target")
+        target0 = np.log(np.maximum(target0, floor))
+    # The target, the content and a fresh optimiser state in the session's variables.
+    session.begin(target0, pad_frames(content_mel, canvas_len))
+    del target0
+    problem = _Problem(session, starts_by_grid)
+    var, apply = session.var, session.apply
 
     def current_mel() -> np.ndarray:
         value = var.numpy()
@@ -461,7 +554,6 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         return mel[:, :n_frames].astype(np.float32)
 
     lr = cfg.resolved_learning_rate
-    apply = _make_update(cfg, lr, var, log_param)
     good = collections.deque(maxlen=cfg.history_buffer_size)  # (step, value) of good targets
     history, rollbacks = [], []
     retries = strikes = 0
@@ -531,7 +623,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
             var.assign(value)
             if cfg.decay_on_excess:
                 lr /= 2.0
-            apply = _make_update(cfg, lr, var, log_param)
+            session.reset_optimizer(lr)  # a fresh optimiser at the new rate
             history[:] = [h for h in history if h["step"] < to_step]
             rollbacks.append({"at_step": step, "to_step": to_step, "lr": lr, "reason": reason})
             if bar is not None:

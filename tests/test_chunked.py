@@ -135,3 +135,26 @@ def test_chunked_griffin_lim_matches_the_whole_signal_one(tmp_path):
     store.close()
     out.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chunks_share_one_compiled_step_and_update(clip20, monkeypatch):
+    # Memory: a step compiled per chunk stayed alive with what it captured (target, Adam
+    # slots, content), so a long track's memory grew with its number of chunks.
+    import amnst_lib.transfer as transfer
+
+    seen = []
+    real_st = transfer.style_transfer
+
+    def st(*args, **kwargs):
+        res = real_st(*args, **kwargs)
+        session = kwargs.get("session")
+        seen.append((session, dict(session.traces) if session is not None else None))
+        return res
+
+    monkeypatch.setattr(transfer, "style_transfer", st)
+    run_transfer(clip20, clip20, config=FAST, progress=False, chunks=SMALL, keep_arrays=False,
+                 compute_metrics=False)
+    sessions = [s for s, _ in seen]
+    assert len(seen) == 3 and sessions[0] is not None and all(s is sessions[0] for s in sessions)
+    # Traced during the first chunk only (the last, shorter chunk is padded to its length).
+    assert seen[0][1]["update"] == 1 and seen[-1][1] == seen[0][1], [t for _, t in seen]

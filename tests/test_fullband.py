@@ -239,3 +239,22 @@ def test_form_control_shows_the_output_format_and_follows_the_preset():
     assert control.value == "mono22050" and form.to_run_config().output.format == "mono22050"
     control.value = "follow"
     assert form.to_run_config().output.format == "follow"
+
+
+def test_a_mono_content_at_the_analysis_rate_keeps_no_copy_of_the_inputs(tmp_path):
+    # "follow" on a mono 22050 Hz content writes the transfer's mono waveform as it is:
+    # no native copy of the inputs is kept, and no whole output waveform is read to render
+    # it (on a 30-minute track those were 0.15 and 0.45 GiB).
+    from amnst_lib.config import AnalysisConfig
+
+    a = AnalysisConfig()
+    prepared = fb.prepare_output(CONTENT, STYLE, a, OutputConfig("follow"))
+    assert fb.is_plain_mono(prepared, a) and fb.is_plain_mono(None, a)
+    assert prepared[0].y.size == 0 and prepared[1].y.size == 0
+    rendered = fb.render_output(None, prepared, a, OutputConfig("follow"))
+    assert rendered.y is None and rendered.sr == 22050
+    assert rendered.record == {"format": "follow", "sample_rate": 22050, "channels": 1, "image": "mono",
+                               "high_band": False, "style_high_db": None, "notes": [],
+                               "content": {"sample_rate": 22050, "channels": 1},
+                               "style": {"sample_rate": sf.info(str(STYLE)).samplerate,
+                                         "channels": sf.info(str(STYLE)).channels}}

@@ -80,6 +80,27 @@ def test_job_names_hash_the_resolved_settings(clips):
         sweep.make_job(clips["musA"], clips["ambA"], {"iterations": 2.5})
 
 
+def test_a_job_writes_its_folder_without_keeping_arrays_in_memory(clips, tmp_path, monkeypatch):
+    # A sweep needs only the run folder and run.json: the waveforms and full mels stay
+    # in files (memory flat with track length), as on the command line.
+    import amnst_lib.pipeline as pipeline
+
+    monkeypatch.setattr(sweep, "_THREADS_SET", True)  # no process-wide thread or log settings in the test run
+    results = []
+    real = pipeline.run_transfer
+
+    def spy(*args, **kwargs):
+        results.append(real(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(pipeline, "run_transfer", spy)
+    job = sweep.make_job(clips["musA"], clips["ambA"], {"iterations": 3, "rec.n_iter": 4, "projection_every": 0})
+    row = sweep.run_job(job, tmp_path)
+    assert row["status"] == "ok" and _has_figures(row), row
+    assert results[0].output is None and results[0].output_mel is None and results[0].content_mel is None
+    assert (tmp_path / job.name / "output.wav").is_file()
+
+
 def test_bad_jobs_csv_and_grid_are_one_clear_line(clips, tmp_path, capsys):
     jobs = tmp_path / "jobs.csv"
     cases = {

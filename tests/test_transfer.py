@@ -194,3 +194,22 @@ def test_cached_and_recomputed_content_features_agree(mels, net, monkeypatch):
     recomputed = transfer.style_transfer(*mels, net, cfg, A, progress=False)
     np.testing.assert_allclose([h["total"] for h in recomputed.history], [h["total"] for h in cached.history],
                                rtol=1e-5)
+
+
+def test_a_reused_session_starts_each_call_afresh(mels, net):
+    # The chunks of a long track share one session (one compiled step and update, one
+    # optimiser): each call must give what a fresh session gives, a shorter content
+    # (padded into the session's longer variables) included.
+    cfg = TransferConfig(iterations=4)
+    session = transfer.TransferSession(net, mels[1], cfg, A)
+    transfer.style_transfer(*mels, net, cfg, A, progress=False, session=session)
+    short = mels[0][:, 100:400]
+    reused = transfer.style_transfer(short, mels[1], net, cfg, A, progress=False, session=session)
+    fresh = transfer.style_transfer(short, mels[1], net, cfg, A, progress=False)
+    assert session.length > 431 + 215 and reused.mel.shape == fresh.mel.shape == short.shape
+    np.testing.assert_allclose(reused.mel, fresh.mel, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([h["total"] for h in reused.history], [h["total"] for h in fresh.history], rtol=1e-5)
+    assert [h["lr"] for h in reused.history] == [h["lr"] for h in fresh.history]
+    assert session.traces["update"] == 1
+    with pytest.raises(ParameterError, match="session was built for another"):
+        transfer.style_transfer(short, mels[1], net, cfg.replace(iterations=2), A, progress=False, session=session)
