@@ -7,7 +7,7 @@ shortest run, and the stage timings from its run.json. The long contents are the
 Bach clip (20 s) repeated, written block by block into a temporary folder; the style is
 the bundled stream (20 s).
 
-Run: ``.venv/bin/python benchmarks/bench_memory.py [--minutes 3,10,30] [--iterations 3]``.
+Run: ``.venv/bin/python benchmarks/bench_memory.py [--minutes 3,10,30] [--iterations 3] [--stereo]``.
 A run of the 30-minute case needs a few GiB free (check ``free -g``) and ~10 minutes.
 """
 
@@ -32,11 +32,21 @@ CONTENT = EX / "mus01_baroque_bach_brandenburg2.wav"
 STYLE = EX / "amb04_stream.wav"
 
 
-def long_content(path: Path, minutes: float) -> Path:
-    """The bundled Bach clip repeated to ``minutes``, written one clip at a time."""
+def long_content(path: Path, minutes: float, stereo: bool = False) -> Path:
+    """The bundled Bach clip repeated to ``minutes``, written one clip at a time.
+
+    With ``stereo`` it is 44.1 kHz stereo (resampled; the right channel 3 ms later and
+    quieter), as most users' music files are: the output then follows at full band.
+    """
     y, sr = sf.read(str(CONTENT), dtype="float32")
+    if stereo:
+        from scipy.signal import resample_poly
+
+        y = resample_poly(y, 2, 1).astype(np.float32)
+        sr *= 2
+        y = np.stack([y, 0.8 * np.roll(y, int(0.003 * sr))], axis=1)
     n = int(minutes * 60 * sr)
-    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1 if y.ndim == 1 else 2, subtype="PCM_16") as f:
         while n > 0:
             f.write(y[:n])
             n -= len(y)
@@ -70,13 +80,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", default="3,10,30", help="content lengths in minutes (default 3,10,30)")
     ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--stereo", action="store_true",
+                    help="a 44.1 kHz stereo content (full-band stereo output) instead of 22.05 kHz mono")
     args = ap.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="amnst-bench-memory-") as tmp:
         tmp = Path(tmp)
         for m in minutes:
-            content = long_content(tmp / f"content_{m:g}min.wav", m)
+            content = long_content(tmp / f"content_{m:g}min.wav", m, args.stereo)
             t = time.perf_counter()
             res = one_run(content, tmp / f"run_{m:g}", args.iterations)
             res["minutes"] = m
@@ -85,8 +97,9 @@ def main() -> None:
             print(f"  {m:g} min done in {time.perf_counter() - t:.0f} s: peak RSS {res['rss'] / 2 ** 30:.2f} GiB, "
                   f"Griffin-Lim {res['timings'].get('reconstruction', 0):.0f} s", file=sys.stderr, flush=True)
     base = rows[0]
+    kind = "44.1 kHz stereo" if args.stereo else "22.05 kHz mono"
     print(f"amnst transfer, default preset, --iterations {args.iterations}, Griffin-Lim 128 iterations, metrics on; "
-          f"{os.cpu_count()} CPUs")
+          f"{kind} content; {os.cpu_count()} CPUs")
     head = (f"{'content':>8} {'chunks':>6} {'peak RSS GiB':>12} {'x':>5} {'wall s':>7} {'x':>5} "
             f"{'transfer':>8} {'griffin-lim':>11} {'metrics':>7}")
     print(head)
