@@ -289,15 +289,8 @@ def transfer_result_items(result, *, play_inputs: bool = True) -> list:
 
 
 def show_transfer_result(result, *, play_inputs: bool = True) -> None:
-    """Show one style-transfer result: players, spectrograms, loss curve, quality figures.
-
-    Parameters
-    ----------
-    result : amnst_lib.pipeline.RunResult
-    play_inputs : bool
-        Also give players for the content and style (the original's
-        ``play_content_and_style``).
-    """
+    """Show one style-transfer result (players, spectrograms, loss curve, quality figures):
+    the items of :func:`transfer_result_items`, same arguments, printed or displayed."""
     from IPython.display import display
 
     for item in transfer_result_items(result, play_inputs=play_inputs):
