@@ -315,18 +315,11 @@ def output_bundles(items: Iterable) -> tuple[dict, ...]:
     -------
     tuple of dict
     """
-    try:
-        from IPython import get_ipython
+    from IPython import get_ipython
+    from IPython.core.formatters import DisplayFormatter
 
-        shell = get_ipython()
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        shell = None
-    if shell is not None:
-        formatter = shell.display_formatter
-    else:
-        from IPython.core.formatters import DisplayFormatter
-
-        formatter = DisplayFormatter()
+    shell = get_ipython()  # the kernel's formatter knows %matplotlib inline's figures
+    formatter = shell.display_formatter if shell is not None else DisplayFormatter()
     out = []
     for item in items:
         if isinstance(item, str):
