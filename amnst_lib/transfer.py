@@ -518,11 +518,12 @@ def _lbfgs(problem: "_Problem", var, n_frames: int, analysis: AnalysisConfig, in
         var.assign(best["x"].reshape(shape).astype(np.float32))
         if failed is not None:
             if retries >= cfg.max_retries or not math.isfinite(best["f"]):
+                why = (f"ran out of retries ({cfg.max_retries})" if retries >= cfg.max_retries
+                       else "at the start of an L-BFGS run, with no better target to go back to")
                 raise DivergenceError(
-                    f"the optimisation produced non-finite values at pass {failed} and ran out of retries "
-                    f"({cfg.max_retries}); the best target of the last L-BFGS run (pass {best['at']}) is kept. "
-                    f"Lower the weights, or use the default optimiser (adam) with normalised losses.",
-                    result=result(best["at"]))
+                    f"the optimisation produced non-finite values at pass {failed} and {why}; the target at pass "
+                    f"{best['at']} is kept. Lower the weights, or use the default optimiser (adam) with "
+                    f"normalised losses.", result=result(best["at"]))
             retries += 1
             rollbacks.append({"at_step": failed, "to_step": best["at"], "lr": None,
                               "reason": "non-finite loss or gradient: L-BFGS restarted from its run's best target"})

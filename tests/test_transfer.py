@@ -213,3 +213,134 @@ def test_a_reused_session_starts_each_call_afresh(mels, net):
     assert session.traces["update"] == 1
     with pytest.raises(ParameterError, match="session was built for another"):
         transfer.style_transfer(short, mels[1], net, cfg.replace(iterations=2), A, progress=False, session=session)
+
+
+# --------------------------------------------------------------------------- L-BFGS
+
+class _Quadratic:
+    """A stand-in for ``_Problem``: f(x) = 0.5 (x - x*)' A (x - x*), A = Q diag(d) Q' with 4 eigenvalues.
+
+    Its minimum x* is known; L-BFGS (a quasi-Newton method) finds it in a few evaluations,
+    a fixed-rate method such as Adam does not.
+    """
+
+    def __init__(self, cfg, n=64, seed=0):
+        import types
+
+        rng = np.random.default_rng(seed)
+        q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        self.a = (q * np.repeat([1.0, 3.0, 10.0, 30.0], n // 4)) @ q.T
+        self.x_star = rng.standard_normal((1, n))
+        self.cfg = cfg
+        self.session = types.SimpleNamespace(log_param=True)
+        self.starts_by_grid = {0: [0]}
+        self.calls = 0
+
+    def loss_and_grad(self, x):
+        d = (np.asarray(x, dtype=np.float64) - self.x_star).ravel()
+        g = self.a @ d
+        return 0.5 * float(d @ g), g.reshape(self.x_star.shape)
+
+    def evaluate(self, var, grids):
+        import tensorflow as tf
+
+        self.calls += 1
+        f, g = self.loss_and_grad(var.numpy())
+        return f, f, 0.0, tf.constant(g, tf.float32)
+
+
+def test_lbfgs_reaches_a_quadratics_minimum_in_few_evaluations_where_adam_does_not():
+    import keras
+    import tensorflow as tf
+
+    cfg = TransferConfig(optimizer="lbfgs", iterations=20)
+    problem = _Quadratic(cfg)
+    var = tf.Variable(tf.zeros(problem.x_star.shape))
+    f0 = problem.loss_and_grad(np.zeros(problem.x_star.shape))[0]
+    history, rollbacks = [], []
+    passes = transfer._lbfgs(problem, var, 1, A, None, None, history, rollbacks, 0.0, None)
+    assert passes == 20 and problem.calls <= 20 and len(history) == problem.calls and not rollbacks
+    # Float32 evaluations: the minimum to float precision, not an approximation of it.
+    np.testing.assert_allclose(var.numpy(), problem.x_star, atol=1e-3)
+    assert history[-1]["total"] < 1e-6 * f0
+    # Adam, 20 steps from the same start at several rates, stays far from it.
+    for lr in (0.03, 0.1, 0.3):
+        v = tf.Variable(tf.zeros(problem.x_star.shape))
+        opt = keras.optimizers.Adam(lr)
+        for _ in range(20):
+            opt.apply_gradients([(tf.constant(problem.loss_and_grad(v.numpy())[1], tf.float32), v)])
+        assert problem.loss_and_grad(v.numpy())[0] > 1e-3 * f0, lr
+
+
+def test_lbfgs_spends_exactly_its_passes_and_restarts_at_projections_and_grid_changes(mels, net, monkeypatch):
+    seen, projected = [], []
+    real_evaluate = transfer._Problem.evaluate
+    monkeypatch.setattr(transfer._Problem, "evaluate", lambda self, var, grids: (seen.append(tuple(grids)),
+                                                                                 real_evaluate(self, var, grids))[1])
+    monkeypatch.setattr(transfer, "_project", lambda var, n, log, a, cfg, step, phase: projected.append(step))
+    cfg = TransferConfig(optimizer="lbfgs", iterations=15, projection_every=5)
+    r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    assert r.completed_steps == 15 and len(r.history) == 15 and projected == [5, 10]
+    # One grid per run between projections, alternating; each run starts at its target.
+    assert seen == [(0,)] * 5 + [(1,)] * 5 + [(0,)] * 5
+    assert [h["step"] for h in r.history] == list(range(15)) and all(h["lr"] is None for h in r.history)
+    seen.clear()
+    r = transfer.style_transfer(*mels, net, cfg.replace(lbfgs_grids="both"), A, progress=False)
+    # Both grids in every evaluation (2 passes); the odd pass before each boundary: one grid.
+    assert r.completed_steps == 15 and seen == ([(0, 1)] * 2 + [(0,)]) + [(0, 1)] * 2 + [(0,)] + [(0, 1)] * 2 + [(0,)]
+    assert [h["step"] for h in r.history][:3] == [0, 2, 4]
+
+
+def test_lbfgs_makes_the_default_presets_loss_fall_on_real_audio(mels):
+    from amnst_lib.config import preset
+    from amnst_lib.texture import build_texture_network
+
+    cfg = preset("default").replace(optimizer="lbfgs", iterations=30)
+    r = transfer.style_transfer(*mels, build_texture_network(A, 0), cfg, A, progress=False)
+    totals = [h["total"] for h in r.history]
+    assert all(np.isfinite(totals)) and r.completed_steps == 30 and not r.rollbacks
+    # Line-search trials may overshoot, so the curve is not monotone; its best point falls.
+    assert min(totals[-10:]) < 0.3 * totals[0], totals[::3]
+    assert r.mel.shape == mels[0].shape and np.all(np.isfinite(r.mel)) and r.mel.min() >= 0
+    assert not np.allclose(r.mel, mels[0])
+
+
+def test_lbfgs_on_the_linear_mel_keeps_it_non_negative_by_its_bound(mels, net):
+    cfg = TransferConfig(optimizer="lbfgs", parameterization="linear", iterations=12)
+    r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    assert r.completed_steps == 12 and r.mel.min() >= 0 and min(h["total"] for h in r.history) < r.history[0]["total"]
+
+
+def test_lbfgs_restarts_on_a_non_finite_loss_and_runs_out_with_a_clear_error(mels, net, monkeypatch):
+    monkeypatch.setattr(_FaultyProblem, "fail_calls", {4})
+    monkeypatch.setattr(transfer, "_Problem", _FaultyProblem)
+    cfg = TransferConfig(optimizer="lbfgs", iterations=10)
+    r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    # Call 4 (pass 3) fails: the run restarts from its best target so far; the pass is spent.
+    assert len(r.rollbacks) == 1 and r.rollbacks[0]["at_step"] == 3 and r.rollbacks[0]["to_step"] <= 2
+    assert r.completed_steps == 10 and len(r.history) == 9 and np.all(np.isfinite(r.mel))
+    # Every third call fails: two restarts, and the third failure is one too many.
+    monkeypatch.setattr(_FaultyProblem, "fail_calls", {3, 6, 9})
+    with pytest.raises(DivergenceError, match="ran out of retries \\(2\\)") as err:
+        transfer.style_transfer(*mels, net, cfg.replace(max_retries=2), A, progress=False)
+    kept = err.value.result
+    assert [rb["at_step"] for rb in kept.rollbacks] == [2, 5] and np.all(np.isfinite(kept.mel))
+    # A failure at a run's very start (the target it restarts from) cannot be retried.
+    monkeypatch.setattr(_FaultyProblem, "fail_calls", {"after"})
+    with pytest.raises(DivergenceError, match="at the start of an L-BFGS run"):
+        transfer.style_transfer(*mels, net, cfg, A, progress=False)
+
+
+def test_lbfgs_settings_are_checked_and_an_old_record_without_them_loads():
+    from amnst_lib.config import RunConfig, preset
+
+    with pytest.raises(ParameterError, match="optimizer must be one of"):
+        TransferConfig(optimizer="bfgs")
+    with pytest.raises(ParameterError, match="lbfgs_grids must be one of"):
+        TransferConfig(optimizer="lbfgs", lbfgs_grids="one")
+    old = preset("default").to_dict()
+    del old["lbfgs_grids"]  # a run.json from before L-BFGS
+    rc = RunConfig.from_dict({"transfer": old})
+    assert rc.transfer == preset("default") and rc.transfer.lbfgs_grids == "alternate"
+    new = RunConfig(transfer=preset("default").replace(optimizer="lbfgs", lbfgs_grids="both"))
+    assert RunConfig.from_dict(new.to_dict()) == new
