@@ -143,6 +143,12 @@ class TransferConfig(_Settings):
         ``"alternate"`` fixes the segment grid for a run (between projections) and
         switches grid for the next; ``"both"`` sums both grids' losses in every evaluation
         (two passes of ``iterations``).
+    lbfgs_reach : float or None
+        With ``lbfgs`` and the log parameterisation: how far (in nepers, log units) one
+        L-BFGS run may move each log-mel value from where the run started (a smooth bound:
+        the run optimises z in ``start + reach * tanh(z / reach)``). Adam's steps are at most about ``learning_rate`` per value, so its reach
+        in ``p`` passes is about ``p * learning_rate``; L-BFGS has no such limit and can dig
+        a band down by many decades. None: unbounded.
     learning_rate : float or None
         Initial step size; ``None`` picks the optimiser's default (0.02 for Adam in the
         log parameterisation, the original's 0.001 otherwise).
@@ -200,6 +206,7 @@ class TransferConfig(_Settings):
     init: str = "content"
     optimizer: str = "adam"
     lbfgs_grids: str = "alternate"
+    lbfgs_reach: float | None = None
     learning_rate: float | None = None
     decay_steps: int = 10
     decay_rate: float = 1.0
@@ -235,6 +242,8 @@ class TransferConfig(_Settings):
         _check(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
         _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         _check(self.lbfgs_grids in LBFGS_GRIDS, f"lbfgs_grids must be one of {LBFGS_GRIDS}, got {self.lbfgs_grids!r}")
+        r = self.lbfgs_reach
+        _check(r is None or (isinstance(r, (int, float)) and math.isfinite(r) and r > 0), f"lbfgs_reach must be None or a positive number, got {r!r}")
         _check(self.parameterization in PARAMETERIZATIONS, f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
         lr = self.learning_rate
         _check(lr is None or (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0), f"learning_rate must be a positive number, got {lr!r}")

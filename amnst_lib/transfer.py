@@ -484,13 +484,21 @@ def _lbfgs(problem: "_Problem", var, n_frames: int, analysis: AnalysisConfig, in
         if passes + len(use) > end:  # "both" and an odd remainder: one grid fills it
             use = use[:end - passes]
         x0 = var.numpy().astype(np.float64).ravel()
+        # The reach: the run's variable z moves the target to x0 + r tanh(z / r), within r
+        # of x0 (a smooth bound; L-BFGS-B's own bounds cost ~5x the passes' time here).
+        reach = cfg.lbfgs_reach if log_param else None
         best = {"f": math.inf, "x": x0, "at": passes}
         failed = None
 
-        def fun(x):
+        def fun(z):
             nonlocal passes, failed
             if passes + len(use) > end:
                 raise _Stop
+            if reach is not None:
+                squash = np.tanh(z / reach)
+                x = x0 + reach * squash
+            else:
+                x = z
             var.assign(x.reshape(shape).astype(np.float32))
             total, content, style, grad = problem.evaluate(var, use)
             at = passes
@@ -506,11 +514,12 @@ def _lbfgs(problem: "_Problem", var, n_frames: int, analysis: AnalysisConfig, in
                 bar.set_postfix(loss=f"{total:.4g}", content=f"{content:.3g}", style=f"{style:.3g}")
             if total < best["f"]:
                 best.update(f=total, x=x.copy(), at=at)
-            return total, grad.numpy().astype(np.float64).ravel()
+            g = grad.numpy().astype(np.float64).ravel()
+            return total, (g * (1.0 - squash * squash) if reach is not None else g)
 
         try:
             # No tolerance stops it: the pass budget does (a flat stretch still gets its passes).
-            minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            minimize(fun, np.zeros_like(x0) if reach is not None else x0, jac=True, method="L-BFGS-B", bounds=bounds,
                      options={"maxiter": 10 * cfg.iterations + 10, "maxfun": 10 * cfg.iterations + 10,
                               "ftol": 0.0, "gtol": 0.0})
         except _Stop:
