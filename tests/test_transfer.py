@@ -305,6 +305,16 @@ def test_lbfgs_makes_the_default_presets_loss_fall_on_real_audio(mels):
     assert not np.allclose(r.mel, mels[0])
 
 
+def test_lbfgs_reach_bounds_how_far_a_run_moves_the_log_mel(mels, net):
+    cfg = TransferConfig(optimizer="lbfgs", iterations=12, lbfgs_reach=0.3)  # no projections: one run
+    r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
+    moved = np.abs(np.log(r.mel) - np.log(np.maximum(mels[0], 1e-6)))
+    assert moved.max() <= 0.3 + 1e-4 and moved.max() > 0.1
+    assert min(h["total"] for h in r.history) < 0.9 * r.history[0]["total"]
+    free = transfer.style_transfer(*mels, net, cfg.replace(lbfgs_reach=None), A, progress=False)
+    assert np.abs(np.log(free.mel) - np.log(np.maximum(mels[0], 1e-6))).max() > 0.3
+
+
 def test_lbfgs_on_the_linear_mel_keeps_it_non_negative_by_its_bound(mels, net):
     cfg = TransferConfig(optimizer="lbfgs", parameterization="linear", iterations=12)
     r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
@@ -338,9 +348,11 @@ def test_lbfgs_settings_are_checked_and_an_old_record_without_them_loads():
         TransferConfig(optimizer="bfgs")
     with pytest.raises(ParameterError, match="lbfgs_grids must be one of"):
         TransferConfig(optimizer="lbfgs", lbfgs_grids="one")
+    with pytest.raises(ParameterError, match="lbfgs_reach must be None or a positive number"):
+        TransferConfig(optimizer="lbfgs", lbfgs_reach=0.0)
     old = preset("default").to_dict()
-    del old["lbfgs_grids"]  # a run.json from before L-BFGS
+    del old["lbfgs_grids"], old["lbfgs_reach"]  # a run.json from before L-BFGS
     rc = RunConfig.from_dict({"transfer": old})
-    assert rc.transfer == preset("default") and rc.transfer.lbfgs_grids == "alternate"
+    assert rc.transfer == preset("default") and (rc.transfer.lbfgs_grids, rc.transfer.lbfgs_reach) == ("alternate", None)
     new = RunConfig(transfer=preset("default").replace(optimizer="lbfgs", lbfgs_grids="both"))
     assert RunConfig.from_dict(new.to_dict()) == new
