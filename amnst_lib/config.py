@@ -21,9 +21,7 @@ ORIGINAL_CONTENT_LAYERS = (0, 2)
 ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 
 INITS = ("content", "style", "zero", "random", "mix")
-OPTIMIZERS = ("adam", "sgd", "lbfgs")
-#: How L-BFGS meets the half-segment grid shift: one grid per L-BFGS run, or both in every evaluation.
-LBFGS_GRIDS = ("alternate", "both")
+OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
 #: Output formats: the content's rate and channels, or the analysis' mono 22050 Hz.
@@ -121,34 +119,14 @@ class TransferConfig(_Settings):
         Weights of the content and style terms. With ``normalize_losses`` each term is
         relative (1.0 = as far off as a blank target), so the weights are scale-free.
     iterations : int
-        Gradient steps. For ``optimizer="lbfgs"``: loss-and-gradient passes over the clip
-        (one segment grid each), the unit an Adam step costs, so equal ``iterations`` is
-        about equal wall time (an L-BFGS iteration takes one or more passes: its line search).
+        Gradient steps.
     init : {"content", "style", "zero", "random", "mix"}
         Starting point of the target mel spectrogram; ``"mix"`` is content plus style at
         equal loudness (the plain-mix baseline), from which the optimisation moves away. In the log parameterisation steps
         are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
         ``parameterization="linear"`` with it.
-    optimizer : {"adam", "sgd", "lbfgs"}
+    optimizer : {"adam", "sgd"}
         ``"sgd"`` is the original's plain SGD with an exponential-decay schedule.
-        ``"lbfgs"`` is SciPy's L-BFGS-B (``scipy.optimize.minimize``; Ulyanov and Lebedev's
-        choice): its line search picks each step, so ``learning_rate`` and the decay do not
-        apply. Its memory restarts after every projection (the target jumps) and every
-        grid change (see ``lbfgs_grids``); the linear parameterisation is a bound at zero.
-        A non-finite loss restarts it from the best target of its run (``max_retries``
-        times; ``history_buffer_size``, ``rollback_steps`` and ``decay_on_excess`` are
-        Adam's and SGD's).
-    lbfgs_grids : {"alternate", "both"}
-        With ``shift_grid`` and ``lbfgs``, L-BFGS needs one objective per run:
-        ``"alternate"`` fixes the segment grid for a run (between projections) and
-        switches grid for the next; ``"both"`` sums both grids' losses in every evaluation
-        (two passes of ``iterations``).
-    lbfgs_reach : float or None
-        With ``lbfgs`` and the log parameterisation: how far (in nepers, log units) one
-        L-BFGS run may move each log-mel value from where the run started (a smooth bound:
-        the run optimises z in ``start + reach * tanh(z / reach)``). Adam's steps are at most about ``learning_rate`` per value, so its reach
-        in ``p`` passes is about ``p * learning_rate``; L-BFGS has no such limit and can dig
-        a band down by many decades. None: unbounded.
     learning_rate : float or None
         Initial step size; ``None`` picks the optimiser's default (0.02 for Adam in the
         log parameterisation, the original's 0.001 otherwise).
@@ -205,8 +183,6 @@ class TransferConfig(_Settings):
     iterations: int = 100
     init: str = "content"
     optimizer: str = "adam"
-    lbfgs_grids: str = "alternate"
-    lbfgs_reach: float | None = None
     learning_rate: float | None = None
     decay_steps: int = 10
     decay_rate: float = 1.0
@@ -241,9 +217,6 @@ class TransferConfig(_Settings):
         _check(isinstance(self.iterations, int) and self.iterations >= 0, f"iterations must be an integer >= 0, got {self.iterations!r}")
         _check(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
         _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        _check(self.lbfgs_grids in LBFGS_GRIDS, f"lbfgs_grids must be one of {LBFGS_GRIDS}, got {self.lbfgs_grids!r}")
-        r = self.lbfgs_reach
-        _check(r is None or (isinstance(r, (int, float)) and math.isfinite(r) and r > 0), f"lbfgs_reach must be None or a positive number, got {r!r}")
         _check(self.parameterization in PARAMETERIZATIONS, f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
         lr = self.learning_rate
         _check(lr is None or (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0), f"learning_rate must be a positive number, got {lr!r}")

@@ -18,9 +18,7 @@ How this differs from the original, and why:
 * Losses are normalised per layer by the content's (or style's) own energy, so the
   weights are scale-free; the original's raw sums reached 4.9e10 and diverged.
 * The target is kept non-negative: optimised as log(mel) (default) or clipped at zero.
-* Adam by default; the original's SGD with an exponential-decay schedule is an option,
-  and so is SciPy's L-BFGS-B (``optimizer="lbfgs"``, :func:`_lbfgs`), run on the same
-  compiled loss and gradient.
+* Adam by default; the original's SGD with an exponential-decay schedule is an option.
 * On a non-finite loss or target the run rolls back to an earlier good target, halves the
   step size and retries (the original's rollback froze the returned target).
 * The compiled step and update, the optimiser and the style's statistics live in a
@@ -256,15 +254,12 @@ class TransferSession:
         # The learning rate is a variable read by the schedule, so that a rollback (which
         # halves it) or a new chunk changes it without a new optimiser or a new tracing.
         self.lr = tf.Variable(float(cfg.resolved_learning_rate), trainable=False, name="learning_rate")
-        self.step = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
-        self.optimizer = self.apply = None  # L-BFGS (SciPy's) needs neither
-        if cfg.optimizer == "lbfgs":
-            return
         schedule = keras.optimizers.schedules.ExponentialDecay(
             initial_learning_rate=self.lr, decay_steps=cfg.decay_steps, decay_rate=cfg.decay_rate)
         self.optimizer = (keras.optimizers.Adam if cfg.optimizer == "adam" else keras.optimizers.SGD)(
             learning_rate=schedule)
         self.optimizer.build([self.var])
+        self.step = tf.function(self._batch_loss_and_grad, reduce_retracing=True)
         self.apply = tf.function(self._apply)
 
     def begin(self, target: np.ndarray, content_canvas: np.ndarray) -> None:
@@ -279,7 +274,7 @@ class TransferSession:
     def reset_optimizer(self, lr: float) -> None:
         """The optimiser as new (step 0, zero moments), at learning rate ``lr``."""
         self.lr.assign(lr)
-        for v in (self.optimizer.variables if self.optimizer is not None else ()):
+        for v in self.optimizer.variables:
             v.assign(np.zeros(v.shape, dtype=v.dtype))
 
     def _apply(self, grad):
@@ -365,40 +360,6 @@ class _Problem:
         self.content_cache = self._cache_content_features(session.model, batch)
         self.step_fn = session.step
 
-    def evaluate(self, var, grids) -> tuple[float, float, float, object]:
-        """Loss and gradient of the target ``var`` over the windows of the given grids.
-
-        Parameters
-        ----------
-        var : tf.Variable, shape (n_mels, canvas frames)
-        grids : sequence of int
-            Keys of ``starts_by_grid``: ``(0,)``, ``(1,)`` or both.
-
-        Returns
-        -------
-        total, content, style : float
-            Losses per window (mean over the windows used).
-        grad : tf.Tensor, shape of ``var``
-            Gradient of ``total`` (per window) with respect to ``var``.
-        """
-        tf = _tf()
-        batch = self.cfg.batch_segments
-        total = content = style = 0.0
-        grad = None
-        n_used = 0
-        for key in grids:
-            starts = self.starts_by_grid[key]
-            for b0 in range(0, len(starts), batch):
-                nb = min(batch, len(starts) - b0)
-                t, c, s, g = self.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32),
-                                          self.session.log_param, self.content_cache.get((starts[b0], nb)))
-                total += float(t)
-                content += float(c)
-                style += float(s)
-                grad = g if grad is None else grad + g
-            n_used += len(starts)
-        return total / n_used, content / n_used, style / n_used, grad / n_used
-
     def _cache_content_features(self, model, batch: int) -> dict:
         """The content's features per (start, count) window batch, if they fit the budget.
 
@@ -445,101 +406,6 @@ def _project(var, n_frames: int, log_param: bool, analysis: AnalysisConfig, cfg:
     projected = mel_spectrogram(y, analysis)[:, :n_frames]
     value[:, :projected.shape[1]] = np.log(np.maximum(projected, _LOG_FLOOR)) if log_param else projected
     var.assign(value)
-
-
-class _Stop(Exception):
-    """Ends an L-BFGS run from inside its objective: the pass budget is spent, or a loss was not finite."""
-
-
-def _lbfgs(problem: "_Problem", var, n_frames: int, analysis: AnalysisConfig, init_phase, bar, history: list,
-           rollbacks: list, t0: float, result) -> int:
-    """Optimise ``var`` with SciPy's L-BFGS-B; returns the loss-and-gradient passes done.
-
-    ``config.iterations`` passes (one segment grid each) are spent in runs of fresh
-    L-BFGS memory, each on one fixed objective: a run ends at the next projection (the
-    target jumps to a realisable spectrogram; the curvature pairs no longer hold) and the
-    next run, with ``lbfgs_grids="alternate"``, sees the other grid. ``"both"`` evaluates
-    both grids every time (two passes), so runs end only at projections. A run stops as
-    soon as its next evaluation would overrun its passes (SciPy's own ``maxfun`` is checked
-    only between iterations), and the target becomes the best point it evaluated. Every
-    evaluation goes into ``history`` (``step`` = passes done before it; line-search trials
-    included, so the loss is not monotone there; ``lr`` None: the line search chose it).
-    A non-finite loss or gradient ends the run at its best point and starts a new one
-    (recorded in ``rollbacks``), at most ``config.max_retries`` times.
-    """
-    from scipy.optimize import Bounds, minimize
-
-    tf = _tf()
-    cfg = problem.cfg
-    log_param = problem.session.log_param
-    grids = tuple(problem.starts_by_grid)
-    shape = tuple(var.shape)
-    # The linear mel is non-negative: L-BFGS-B's bound, not a clip after the step.
-    bounds = None if log_param else Bounds(0.0, np.inf)
-    passes = run = retries = 0
-    while passes < cfg.iterations:
-        every = cfg.projection_every or cfg.iterations
-        end = min(cfg.iterations, (passes // every + 1) * every)
-        use = grids if cfg.lbfgs_grids == "both" else (grids[run % len(grids)],)
-        if passes + len(use) > end:  # "both" and an odd remainder: one grid fills it
-            use = use[:end - passes]
-        x0 = var.numpy().astype(np.float64).ravel()
-        # The reach: the run's variable z moves the target to x0 + r tanh(z / r), within r
-        # of x0 (a smooth bound; L-BFGS-B's own bounds cost ~5x the passes' time here).
-        reach = cfg.lbfgs_reach if log_param else None
-        best = {"f": math.inf, "x": x0, "at": passes}
-        failed = None
-
-        def fun(z):
-            nonlocal passes, failed
-            if passes + len(use) > end:
-                raise _Stop
-            if reach is not None:
-                squash = np.tanh(z / reach)
-                x = x0 + reach * squash
-            else:
-                x = z
-            var.assign(x.reshape(shape).astype(np.float32))
-            total, content, style, grad = problem.evaluate(var, use)
-            at = passes
-            passes += len(use)
-            if bar is not None:
-                bar.update(len(use))
-            if not (math.isfinite(total) and bool(tf.reduce_all(tf.math.is_finite(grad)))):
-                failed = at
-                raise _Stop
-            history.append({"step": at, "total": total, "content": content, "style": style, "lr": None,
-                            "seconds": time.perf_counter() - t0})
-            if bar is not None and len(history) % cfg.print_frequency == 0:
-                bar.set_postfix(loss=f"{total:.4g}", content=f"{content:.3g}", style=f"{style:.3g}")
-            if total < best["f"]:
-                best.update(f=total, x=x.copy(), at=at)
-            g = grad.numpy().astype(np.float64).ravel()
-            return total, (g * (1.0 - squash * squash) if reach is not None else g)
-
-        try:
-            # No tolerance stops it: the pass budget does (a flat stretch still gets its passes).
-            minimize(fun, np.zeros_like(x0) if reach is not None else x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                     options={"maxiter": 10 * cfg.iterations + 10, "maxfun": 10 * cfg.iterations + 10,
-                              "ftol": 0.0, "gtol": 0.0})
-        except _Stop:
-            pass
-        var.assign(best["x"].reshape(shape).astype(np.float32))
-        if failed is not None:
-            if retries >= cfg.max_retries or not math.isfinite(best["f"]):
-                why = (f"ran out of retries ({cfg.max_retries})" if retries >= cfg.max_retries
-                       else "at the start of an L-BFGS run, with no better target to go back to")
-                raise DivergenceError(
-                    f"the optimisation produced non-finite values at pass {failed} and {why}; the target at pass "
-                    f"{best['at']} is kept. Lower the weights, or use the default optimiser (adam) with "
-                    f"normalised losses.", result=result(best["at"]))
-            retries += 1
-            rollbacks.append({"at_step": failed, "to_step": best["at"], "lr": None,
-                              "reason": "non-finite loss or gradient: L-BFGS restarted from its run's best target"})
-        run += 1
-        if passes >= end and end < cfg.iterations and cfg.projection_every:
-            _project(var, n_frames, log_param, analysis, cfg, end, init_phase)
-    return passes
 
 
 def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, seed: int) -> np.ndarray:
@@ -703,20 +569,28 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     bar = None
     if progress and cfg.iterations > 0:
         bar = progress_bar_class(progress)(total=cfg.iterations, desc="style transfer", unit="step")
-    if cfg.optimizer == "lbfgs":
-        step = _lbfgs(problem, var, n_frames, analysis, init_phase, bar, history, rollbacks, t0, result)
-        if bar is not None:
-            bar.close()
-        return result(step)
     step = 0
     while step < cfg.iterations:
-        total, content, style, grad = problem.evaluate(var, (step % len(starts_by_grid),))
+        grid = step % len(starts_by_grid)
+        starts = starts_by_grid[grid]
+        total = content = style = 0.0
+        grad = None
+        for b0 in range(0, len(starts), cfg.batch_segments):
+            nb = min(cfg.batch_segments, len(starts) - b0)
+            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param,
+                                         problem.content_cache.get((starts[b0], nb)))
+            total += float(t)
+            content += float(c)
+            style += float(s)
+            grad = g if grad is None else grad + g
+        n_used = len(starts)
+        total, content, style = total / n_used, content / n_used, style / n_used
         finite = math.isfinite(total) and bool(tf.reduce_all(tf.math.is_finite(grad)))
         if finite:
             while good and good[-1][0] >= step:  # a re-run step replaces its old entry
                 good.pop()
             good.append((step, var.numpy().copy()))
-            lr_now, finite = apply(grad)
+            lr_now, finite = apply(grad / n_used)
             lr_now, finite = float(lr_now), bool(finite)
             history.append({"step": step, "total": total, "content": content, "style": style,
                             "lr": lr_now, "seconds": time.perf_counter() - t0})
