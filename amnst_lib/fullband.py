@@ -629,17 +629,40 @@ def render_fullband(mono: Samples, analysis_sr: int, content: Samples, style: np
     Returns
     -------
     FullbandOutput
+
+    Raises
+    ------
+    OSError
+        A work file could not be written (a full disk); the work files made so far are
+        deleted.
     """
+    import shutil
+    import tempfile
+
+    own_dir = tempfile.mkdtemp(prefix="amnst-fullband-") if workdir is None else None
+    stores = []
+    try:
+        return _render_fullband(mono, analysis_sr, content, style, sr, Path(own_dir or workdir), stores, own_dir,
+                                peak_dbfs=peak_dbfs, block=block, fft_block=fft_block, fft_context=fft_context)
+    except BaseException:
+        for store in stores:
+            store.close()
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
+        raise
+
+
+def _render_fullband(mono, analysis_sr, content, style, sr, workdir: Path, stores: list, own_dir, *, peak_dbfs,
+                     block, fft_block, fft_context) -> FullbandOutput:
+    """:func:`render_fullband`'s work; each work file it makes is added to ``stores``."""
     import librosa
 
-    from .chunked import Store
+    from .chunked import Store as _Store
 
-    own_dir = None
-    if workdir is None:
-        import tempfile
+    def Store(path, row_shape=()):  # noqa: N802
+        stores.append(_Store(path, row_shape))
+        return stores[-1]
 
-        workdir = own_dir = tempfile.mkdtemp(prefix="amnst-fullband-")
-    workdir = Path(workdir)
     style = np.atleast_2d(np.asarray(style, dtype=np.float32))
     n_ch = content.channels
     n = min(int(round(len(mono) * sr / analysis_sr)), len(content))
@@ -864,6 +887,23 @@ def is_plain_mono(prepared, analysis) -> bool:
     return content.sr == analysis.sr and content.channels == 1
 
 
+def mono_output(prepared, analysis, output, notes=()) -> RenderedOutput:
+    """The output is the transfer's mono waveform at the analysis rate, as it is.
+
+    For ``mono22050``, a mono content at the analysis rate, and (with a note saying why) a
+    full-band render that could not be done.
+    """
+    record = {"format": output.format, "sample_rate": analysis.sr, "channels": 1, "image": "mono",
+              "high_band": False, "style_high_db": None, "notes": []}
+    if prepared is None:
+        return RenderedOutput(output=None, sr=analysis.sr, record=record)
+    content, style = prepared
+    record.update(notes=content.notes + style.notes + list(notes),
+                  content={"sample_rate": content.file_sr, "channels": content.file_channels},
+                  style={"sample_rate": style.file_sr, "channels": style.file_channels})
+    return RenderedOutput(output=None, sr=analysis.sr, record=record)
+
+
 def render_output(y_mono: Samples | None, prepared, analysis, output, *, workdir: Path | None = None,
                   peak_dbfs: float = -1.0, picture_columns: int = 1200) -> RenderedOutput:
     """The output in the format ``output`` asks for, from the transferred mono waveform.
@@ -891,18 +931,14 @@ def render_output(y_mono: Samples | None, prepared, analysis, output, *, workdir
         content at the analysis rate). The caller closes ``output`` when done.
     """
     a_sr = analysis.sr
-    record = {"format": output.format, "sample_rate": a_sr, "channels": 1, "image": "mono",
-              "high_band": False, "style_high_db": None, "notes": []}
-    if prepared is None:
-        return RenderedOutput(output=None, sr=a_sr, record=record)
+    if is_plain_mono(prepared, analysis):  # nothing to add: the mono output as it is
+        return mono_output(prepared, analysis, output)
     content, style = prepared
     notes = content.notes + style.notes
     sr = content.sr
     inputs = {"content": {"sample_rate": content.file_sr, "channels": content.file_channels},
               "style": {"sample_rate": style.file_sr, "channels": style.file_channels}}
-    if is_plain_mono(prepared, analysis):  # nothing to add: the mono output as it is
-        record.update(notes=notes, **inputs)
-        return RenderedOutput(output=None, sr=sr, record=record)
+    record = {"format": output.format}
     if isinstance(y_mono, np.ndarray):
         y_mono = Samples(y_mono)
     out = render_fullband(y_mono, a_sr, content.y, style.y.array(), sr, workdir, peak_dbfs=peak_dbfs)

@@ -378,9 +378,18 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
 
         # The written output: mono 22050 Hz as is, or the content's rate and channels (fullband.py).
         t5 = time.perf_counter()
-        # The whole waveform is read only to render another rate or channel count.
-        y_mono = None if is_plain_mono(natives, a) else (out_store.read(0, n_samples) * scale).astype(np.float32)
-        rendered = render_output(y_mono, natives, a, config.output, peak_dbfs=r_cfg.peak_dbfs)
+        # Another rate or channel count is rendered block by block from the work file.
+        y_mono = None if is_plain_mono(natives, a) else fullband.Samples(store=out_store, gain=scale)
+        try:
+            rendered = render_output(y_mono, natives, a, config.output, workdir=workdir, peak_dbfs=r_cfg.peak_dbfs,
+                                     picture_columns=chunks.picture_columns)
+        except OSError as e:  # its work files (a full disk): keep the computed result, in mono
+            from .destination import describe_write_error
+
+            note = (f"the full-band output could not be made ({describe_write_error(e)}); the transfer's "
+                    f"mono {a.sr} Hz output is written instead")
+            log.warning(note)
+            rendered = fullband.mono_output(natives, a, config.output, [note])
         del natives, y_mono
         timings["output_format"] = time.perf_counter() - t5
 
@@ -424,9 +433,9 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
                         style=y_style, content_mel=content_mel, style_mel=style_mel,
                         output_mel=output_mel, history=result.history, rollbacks=result.rollbacks,
                         metrics=metrics, record=record, weights_info=weights_info,
-                            written=rendered.output.array() if keep_arrays and rendered.output else None,
+                        written=rendered.output.array() if keep_arrays and rendered.output else None,
                         written_sr=rendered.sr, full_mels=rendered.mels, full_mel_config=rendered.mel_config,
-                            full_mel_factors=rendered.mel_factors)
+                        full_mel_factors=rendered.mel_factors)
         run._pictures, run._wav, run._rendered = pictures, (out_store, scale, factor), rendered.output
         if claim is not None:
             phase_started("writing the run folder")

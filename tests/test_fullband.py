@@ -1,6 +1,7 @@
 """Output format: the content's rate and channels (fullband.py), mono 22050 Hz unchanged."""
 
 import json
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -171,6 +172,47 @@ def test_cli_stereo_44k_output_and_run_record(files, tmp_path, capsys):
     assert (fmt["sample_rate"], fmt["channels"], fmt["high_band"]) == (SR, 2, True)
     assert fmt["content"] == {"sample_rate": SR, "channels": 2} and rec["inputs"]["content"]["channels"] == 2
     assert fb.band_energy(y.T, SR, fb.HIGH_BAND_HZ) > 1e-4
+
+
+def test_full_band_work_files_beside_the_run_and_a_full_disk_there_loses_nothing(files, tmp_path, caplog,
+                                                                                 monkeypatch):
+    # The full-band output is rendered into work files beside the run folder (not /tmp),
+    # which are gone afterwards; if they cannot be written (a full disk) after the whole
+    # computation, the transfer's mono output is written instead, and a line says why.
+    import errno
+
+    from amnst_lib import chunked
+
+    seen, real_init = [], chunked.Store.__init__
+
+    def record(self, path, row_shape=()):
+        seen.append(Path(path))
+        real_init(self, path, row_shape)
+
+    monkeypatch.setattr(chunked.Store, "__init__", record)
+    assert _run(files["content"], files["style"], "-o", tmp_path / "run", *FAST) == 0
+    full_band = [p for p in seen if p.name.startswith(("fullband_", "content_native"))]
+    assert {p.name for p in full_band} == {"content_native.f32", "fullband_mid.f32", "fullband_high.f32",
+                                           "fullband_side.f32"}
+    assert all(p.parent.parent == tmp_path and not p.exists() for p in full_band)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+    def disk_full(self, rows):
+        if self.path.name.startswith("fullband_"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return real_append(self, rows)
+
+    real_append = chunked.Store.append
+    monkeypatch.setattr(chunked.Store, "append", disk_full)
+    out = tmp_path / "run2"
+    with caplog.at_level("WARNING", logger="amnst"):
+        assert _run(files["content"], files["style"], "-o", out, *FAST) == 0
+    assert "the full-band output could not be made" in caplog.text and "the disk is full" in caplog.text
+    y, sr = sf.read(str(out / "output.wav"), dtype="float32", always_2d=True)
+    assert sr == 22050 and y.shape[1] == 1
+    fmt = json.loads((out / "run.json").read_text())["output_format"]
+    assert fmt["sample_rate"] == 22050 and "could not be made" in fmt["notes"][-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run2"]
 
 
 def test_mono22050_is_the_transfers_own_output(files, tmp_path):
