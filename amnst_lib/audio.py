@@ -34,25 +34,115 @@ SILENCE_DBFS = -80.0
 MIN_SECONDS = 0.2
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """Decode with libsndfile, falling back to librosa/audioread for other containers."""
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return data.T, int(sr)
-    except Exception as sf_error:  # libsndfile says little; try the fallback, then report
-        try:
-            import librosa
+#: Frames decoded at a time: a long file is never held whole while it is read.
+BLOCK_FRAMES = 2 ** 18
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # its deprecation notes; the outcome is reported below
-                y, sr = librosa.load(str(path), sr=None, mono=False)
-            return np.atleast_2d(y).astype(np.float32), int(sr)
-        except Exception:
-            reason = str(sf_error).strip().splitlines()[0] if str(sf_error).strip() else type(sf_error).__name__
-            raise AudioFileError(
-                f"{path}: cannot be decoded as audio ({reason}). "
-                f"Use a WAV, FLAC, OGG or MP3 file that plays in other software."
-            ) from None
+
+class AudioStream:
+    """A decoded audio file, read block by block.
+
+    libsndfile reads the file in blocks of ``block`` frames (memory stays flat with the
+    file's length); a container it cannot open is decoded whole by librosa/audioread
+    instead, and its blocks are slices of that.
+
+    Parameters
+    ----------
+    path : Path
+    block : int or None
+        Frames per block (None: :data:`BLOCK_FRAMES`).
+
+    Attributes
+    ----------
+    sr : int
+        The file's sample rate, Hz.
+    channels : int
+        The file's channel count.
+
+    Raises
+    ------
+    AudioFileError
+        If neither decoder can open the file.
+    """
+
+    def __init__(self, path: Path, block: int | None = None):
+        self.path, self.block = Path(path), int(BLOCK_FRAMES if block is None else block)
+        self._data = None
+        try:
+            with sf.SoundFile(str(self.path)) as f:
+                self.sr, self.channels = int(f.samplerate), int(f.channels)
+        except Exception as sf_error:  # libsndfile says little; try the fallback, then report
+            try:
+                import librosa
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # its deprecation notes; the outcome is reported below
+                    y, sr = librosa.load(str(self.path), sr=None, mono=False)
+                self._data = np.atleast_2d(y).astype(np.float32)
+                self.sr, self.channels = int(sr), int(self._data.shape[0])
+            except Exception:
+                reason = str(sf_error).strip().splitlines()[0] if str(sf_error).strip() else type(sf_error).__name__
+                raise AudioFileError(
+                    f"{self.path}: cannot be decoded as audio ({reason}). "
+                    f"Use a WAV, FLAC, OGG or MP3 file that plays in other software."
+                ) from None
+
+    def blocks(self, max_frames: int | None = None):
+        """Yield the samples in order, each block shape (channels, k), float32.
+
+        Parameters
+        ----------
+        max_frames : int or None
+            Stop after this many frames.
+        """
+        left = np.inf if max_frames is None else int(max_frames)
+        if self._data is not None:
+            n = int(min(self._data.shape[1], left))
+            for a in range(0, n, self.block):
+                yield self._data[:, a: min(a + self.block, n)]
+            return
+        try:
+            with sf.SoundFile(str(self.path)) as f:
+                while left > 0:
+                    data = f.read(int(min(self.block, left)), dtype="float32", always_2d=True)
+                    if len(data) == 0:
+                        return
+                    left -= len(data)
+                    yield np.ascontiguousarray(data.T)
+        except sf.LibsndfileError as e:
+            raise AudioFileError(f"{self.path}: cannot be decoded as audio ({e}).") from None
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """The whole file, shape (channels, frames), and its rate (for short files: the styles)."""
+    stream = AudioStream(path)
+    parts = list(stream.blocks())
+    data = np.concatenate(parts, axis=1) if parts else np.zeros((stream.channels, 0), np.float32)
+    return data, stream.sr
+
+
+def resample_stream(sr_in: int, sr_out: int, channels: int = 1):
+    """A streaming resampler equal to ``librosa.resample`` (soxr, high quality) sample for sample.
+
+    Returns
+    -------
+    callable
+        ``f(block, last)``: feed blocks of shape (k,) (or (k, channels)) in order,
+        ``last=True`` with the final one; returns the output samples ready so far.
+        The concatenation has ``ceil(n * sr_out / sr_in)`` samples after
+        :func:`fix_resampled_length`.
+    """
+    import soxr
+
+    stream = soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality="HQ")
+    return lambda block, last=False: stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
+
+
+def fix_resampled_length(y: np.ndarray, n_in: int, sr_in: int, sr_out: int) -> np.ndarray:
+    """Trim or zero-pad a resampled signal to ``ceil(n_in * sr_out / sr_in)`` samples, as librosa does."""
+    n = int(np.ceil(n_in * sr_out / sr_in))
+    if len(y) >= n:
+        return y[:n]
+    return np.concatenate([y, np.zeros((n - len(y), *y.shape[1:]), y.dtype)])
 
 
 def _wav_shortfall(path: Path) -> tuple[int, int] | None:
@@ -128,25 +218,42 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
         raise AudioFileError(f"{path}: is {kind}, not an audio file; save the audio to a file and pass that.")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: the file is empty (0 bytes).")
-    data, file_sr = _decode(path)
+    stream = AudioStream(path)
+    file_sr = stream.sr
+    max_frames = None if max_seconds is None else int(round(max_seconds * file_sr))
+    # Block by block, in two passes for several channels (the first decides how to mix
+    # them): a long file is never held whole at its own rate and channel count.
+    alone, frames = None, 0
+    if stream.channels > 1:
+        energy, mixed = np.zeros(stream.channels), 0.0
+        for block in stream.blocks(max_frames):
+            _check_finite(block, path)
+            energy += np.sum(np.square(block, dtype=np.float64), axis=1)
+            mixed += float(np.sum(np.square(block.mean(axis=0), dtype=np.float64)))
+            frames += block.shape[1]
+        alone = _channel_alone(energy, mixed, path, stream.channels)
+    resample = resample_stream(file_sr, sr) if file_sr != sr else None
+    parts, frames = [], 0
+    for block in stream.blocks(max_frames):
+        if stream.channels == 1:
+            _check_finite(block, path)
+        mono = block[0] if stream.channels == 1 else block[alone] if alone is not None else block.mean(axis=0)
+        frames += len(mono)
+        parts.append(resample(mono) if resample else mono)
+    if resample:
+        parts.append(resample(np.zeros(0, np.float32), last=True))
     short = _wav_shortfall(path)
     if short is not None:
         announced, present = short
-        frames = data.shape[1]
         log.warning(f"{path}: the file is cut short: its header announces {announced / max(present, 1) * frames / file_sr:.1f} s, "
                     f"only {frames / file_sr:.1f} s ({100 * present / announced:.0f}% of the data) could be read; "
                     f"using what was read.")
-    if data.size == 0:
+    if frames == 0:
         raise AudioFileError(f"{path}: the file decodes to no samples.")
-    if not np.all(np.isfinite(data)):
-        raise AudioFileError(f"{path}: the file contains NaN or infinite samples.")
-    y = mix_to_mono(data, path)
-    if max_seconds is not None:
-        y = y[: int(round(max_seconds * file_sr))]
-    if file_sr != sr:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
+    y = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    del parts
+    if resample:
+        y = fix_resampled_length(y, frames, file_sr, sr)
     y = np.ascontiguousarray(y, dtype=np.float32)
     seconds = len(y) / sr
     if seconds < min_seconds:
@@ -161,6 +268,24 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
             f"there is nothing to {purpose}."
         )
     return y
+
+
+def _check_finite(block: np.ndarray, path) -> None:
+    if not np.all(np.isfinite(block)):
+        raise AudioFileError(f"{path}: the file contains NaN or infinite samples.")
+
+
+def _channel_alone(energy: np.ndarray, mixed: float, path, n_channels: int) -> int | None:
+    """The channel to use alone when the channel average cancels (opposite phase), else None.
+
+    ``energy``: each channel's summed square; ``mixed``: the average's.
+    """
+    if energy.max() > 0 and mixed < 1e-4 * energy.max():
+        k = int(np.argmax(energy))
+        log.warning(f"{path}: the channels cancel when averaged (opposite phase); "
+                    f"using channel {k + 1} of {n_channels} alone")
+        return k
+    return None
 
 
 def mix_to_mono(data: np.ndarray, path=None) -> np.ndarray:
@@ -181,13 +306,9 @@ def mix_to_mono(data: np.ndarray, path=None) -> np.ndarray:
     if data.shape[0] == 1:
         return data[0]
     y = data.mean(axis=0)
-    energy = np.mean(np.square(data, dtype=np.float64), axis=1)
-    if energy.max() > 0 and np.mean(np.square(y, dtype=np.float64)) < 1e-4 * energy.max():
-        k = int(np.argmax(energy))
-        log.warning(f"{path}: the channels cancel when averaged (opposite phase); "
-                    f"using channel {k + 1} of {data.shape[0]} alone")
-        return data[k]
-    return y
+    energy = np.sum(np.square(data, dtype=np.float64), axis=1)
+    k = _channel_alone(energy, float(np.sum(np.square(y, dtype=np.float64))), path, data.shape[0])
+    return y if k is None else data[k]
 
 
 def audio_info(path) -> dict:

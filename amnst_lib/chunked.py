@@ -100,6 +100,20 @@ class Store:
         data = np.fromfile(self._f, dtype=np.float32, count=max(0, r1 - r0) * self.row_size)
         return data.reshape((max(0, r1 - r0), *self.row_shape))
 
+    def write(self, r0: int, rows: np.ndarray) -> None:
+        """Overwrite rows from ``r0`` on (within the stored rows)."""
+        rows = np.ascontiguousarray(rows, dtype=np.float32)
+        if r0 < 0 or r0 + rows.shape[0] > self.n_rows:
+            raise ValueError(f"rows {r0}:{r0 + rows.shape[0]} are outside the {self.n_rows} stored")
+        self._f.seek(r0 * self.row_size * 4)
+        self._f.write(rows.tobytes())
+
+    def truncate(self, n_rows: int) -> None:
+        """Keep only the first ``n_rows`` rows."""
+        self._f.flush()
+        self._f.truncate(min(n_rows, self.n_rows) * self.row_size * 4)
+        self.n_rows = min(n_rows, self.n_rows)
+
     def close(self) -> None:
         self._f.close()
         self.path.unlink(missing_ok=True)
@@ -134,7 +148,7 @@ def mel_frames(y: np.ndarray, f0: int, f1: int, cfg: AnalysisConfig = AnalysisCo
     from .spectrum import _mel_kwargs, _quiet_empty_filters, mel_spectrogram
 
     if f0 == 0 and n_frames_of(len(y), cfg) <= 2 * f1:  # small enough: the whole-signal call
-        return mel_spectrogram(y, cfg)[:, :f1]
+        return mel_spectrogram(np.asarray(y[0:len(y)]), cfg)[:, :f1]
     with _quiet_empty_filters():
         mel = librosa.feature.melspectrogram(y=_padded_slice(y, f0, f1, cfg), hop_length=cfg.hop_length,
                                              power=cfg.power, center=False, **_mel_kwargs(cfg))

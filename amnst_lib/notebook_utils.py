@@ -358,7 +358,8 @@ def spectrogram_figure(result):
     from .plots import plot_mels
 
     if getattr(result, "full_mels", None):
-        return plot_mels(result.full_mels, result.full_mel_config, title=f"mid, {result.written_sr} Hz")
+        return plot_mels(result.full_mels, result.full_mel_config, title=f"mid, {result.written_sr} Hz",
+                         frames_per_column=getattr(result, "full_mel_factors", None) or 1)
     return plot_mels({"content": result.content_mel, "style": result.style_mel, "output": result.output_mel},
                      _analysis_config(result))
 

@@ -31,6 +31,7 @@ from .audio import audio_info, load_audio, write_wav
 from .config import RunConfig
 from .destination import RUN_FORMAT, RUN_MARKER
 from .errors import OutputWriteError, ParameterError
+from . import fullband
 from .fullband import is_plain_mono, prepare_output, render_output
 
 log = logging.getLogger("amnst")
@@ -67,12 +68,14 @@ class RunResult:
         ``trained`` (bool) and where the weights came from.
     written : np.ndarray, shape (n_channels, n_samples), or None
         The output as written when ``config.output`` makes it differ from the transfer's
-        mono 22050 Hz waveform (the content's rate and channels); None otherwise.
+        mono 22050 Hz waveform (the content's rate and channels); None otherwise, and
+        with ``keep_arrays=False`` (it is rendered and written block by block).
     written_sr : int
         The written output's sample rate, Hz.
     full_mels : dict of str to np.ndarray, or None
         Full-band mels of the content, style and output mids at ``written_sr`` (made with
-        ``full_mel_config``) for the picture, with ``written``.
+        ``full_mel_config``) for the picture, where the written output is full-band;
+        averaged in time, ``full_mel_factors[name]`` frames per column.
     """
 
     out_dir: Path | None
@@ -91,10 +94,12 @@ class RunResult:
     weights_info: dict = field(default_factory=dict)
     _pictures: dict | None = field(default=None, repr=False)
     _wav: tuple | None = field(default=None, repr=False)
+    _rendered: object = field(default=None, repr=False)
     written: np.ndarray | None = None
     written_sr: int | None = None
     full_mels: dict | None = None
     full_mel_config: object = None
+    full_mel_factors: dict | None = None
 
 
 def library_versions() -> dict:
@@ -289,43 +294,49 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
     resolve_config_layers(t_cfg)  # fail early, before loading
     phase_started = on_phase if on_phase is not None else (lambda _name: None)
     timings = {}
-    phase_started("loading audio")
-    t0 = time.perf_counter()
-    content_path, style_path = Path(content), Path(style)
-    y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
-    y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
-    natives = prepare_output(content_path, style_path, a, config.output, max_seconds=max_seconds)
-    timings["load"] = time.perf_counter() - t0
-    if claim is not None:  # before computing: will the result fit on that disk?
-        n = len(y_content)
-        claim.check_space(2 * n + 4 * n + 4 * a.n_mels * (n // a.hop_length + 1))  # WAV, work files
-
-    if model is None:
-        phase_started("building the network")
-        model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
-    else:
-        weights_info = {"trained": None, "note": "network supplied by the caller"}
-    if weights_info.get("trained") is False:
-        log.warning(weights_info["note"])
-
-    phase_started("analysing the inputs (mel spectrograms)")
-    t1 = time.perf_counter()
-    style_mel = mel_spectrogram(y_style, a)
-    n_frames = chunked.n_frames_of(len(y_content), a)
-    if t_cfg.max_segments is not None:
-        n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
-    n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)
-    n_samples = max(min(len(y_content), (n_out - 1) * a.hop_length + 1), a.hop_length)
-    factor = chunked.picture_factor(n_out, chunks.picture_columns)
-    timings["analysis"] = time.perf_counter() - t1
-
-    # Every stage in bounded pieces (amnst_lib.chunked): the optimised mel and the
-    # waveform wait in files beside the run folder, not in memory.
+    # Every stage in bounded pieces (amnst_lib.chunked): the content at its own rate, the
+    # optimised mel and the waveforms wait in files beside the run folder, not in memory.
     work = tempfile.TemporaryDirectory(prefix=f".amnst-tmp-{os.getpid()}-work-",
                                        dir=claim.tmp.parent if claim is not None else None)
-    mel_store = chunked.Store(Path(work.name) / "mel.f32", (a.n_mels,))
-    out_store = chunked.Store(Path(work.name) / "output.f32")
+    workdir = Path(work.name)
+    mel_store = chunked.Store(workdir / "mel.f32", (a.n_mels,))
+    out_store = chunked.Store(workdir / "output.f32")
+    rendered = None
     try:
+        phase_started("loading audio")
+        t0 = time.perf_counter()
+        content_path, style_path = Path(content), Path(style)
+        y_content = load_audio(content_path, a.sr, max_seconds=max_seconds)
+        y_style = load_audio(style_path, a.sr, max_seconds=max_seconds)
+        natives = prepare_output(content_path, style_path, a, config.output, max_seconds=max_seconds, workdir=workdir)
+        timings["load"] = time.perf_counter() - t0
+        if claim is not None:  # before computing: will the result fit on that disk?
+            n = len(y_content)
+            need = 2 * n + 4 * n + 4 * a.n_mels * (n // a.hop_length + 1)  # WAV, work files
+            if not is_plain_mono(natives, a):  # the full-band WAV and its work files (fullband.py)
+                n_native, ch = int(n * natives[0].sr / a.sr) + 1, natives[0].channels
+                need += n_native * (2 * ch + 4 * 3)
+            claim.check_space(need)
+
+        if model is None:
+            phase_started("building the network")
+            model, weights_info = load_network(weights, seed=t_cfg.seed, input_shape=a.input_shape, config=t_cfg)
+        else:
+            weights_info = {"trained": None, "note": "network supplied by the caller"}
+        if weights_info.get("trained") is False:
+            log.warning(weights_info["note"])
+
+        phase_started("analysing the inputs (mel spectrograms)")
+        t1 = time.perf_counter()
+        style_mel = mel_spectrogram(y_style, a)
+        n_frames = chunked.n_frames_of(len(y_content), a)
+        if t_cfg.max_segments is not None:
+            n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
+        n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)
+        n_samples = max(min(len(y_content), (n_out - 1) * a.hop_length + 1), a.hop_length)
+        factor = chunked.picture_factor(n_out, chunks.picture_columns)
+        timings["analysis"] = time.perf_counter() - t1
+
         phase_started("style transfer")
         t2 = time.perf_counter()
         status = "ok"
@@ -367,9 +378,18 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
 
         # The written output: mono 22050 Hz as is, or the content's rate and channels (fullband.py).
         t5 = time.perf_counter()
-        # The whole waveform is read only to render another rate or channel count.
-        y_mono = None if is_plain_mono(natives, a) else (out_store.read(0, n_samples) * scale).astype(np.float32)
-        rendered = render_output(y_mono, natives, a, config.output, peak_dbfs=r_cfg.peak_dbfs)
+        # Another rate or channel count is rendered block by block from the work file.
+        y_mono = None if is_plain_mono(natives, a) else fullband.Samples(store=out_store, gain=scale)
+        try:
+            rendered = render_output(y_mono, natives, a, config.output, workdir=workdir, peak_dbfs=r_cfg.peak_dbfs,
+                                     picture_columns=chunks.picture_columns)
+        except OSError as e:  # its work files (a full disk): keep the computed result, in mono
+            from .destination import describe_write_error
+
+            note = (f"the full-band output could not be made ({describe_write_error(e)}); the transfer's "
+                    f"mono {a.sr} Hz output is written instead")
+            log.warning(note)
+            rendered = fullband.mono_output(natives, a, config.output, [note])
         del natives, y_mono
         timings["output_format"] = time.perf_counter() - t5
 
@@ -412,15 +432,19 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
                         content=y_content[:n_samples] if keep_arrays else None,
                         style=y_style, content_mel=content_mel, style_mel=style_mel,
                         output_mel=output_mel, history=result.history, rollbacks=result.rollbacks,
-                        metrics=metrics, record=record, weights_info=weights_info, written=rendered.y,
-                        written_sr=rendered.sr, full_mels=rendered.mels, full_mel_config=rendered.mel_config)
-        run._pictures, run._wav = pictures, (out_store, scale, factor)
+                        metrics=metrics, record=record, weights_info=weights_info,
+                        written=rendered.output.array() if keep_arrays and rendered.output else None,
+                        written_sr=rendered.sr, full_mels=rendered.mels, full_mel_config=rendered.mel_config,
+                        full_mel_factors=rendered.mel_factors)
+        run._pictures, run._wav, run._rendered = pictures, (out_store, scale, factor), rendered.output
         if claim is not None:
             phase_started("writing the run folder")
             _write_run_folder(run, claim, a)
     finally:
         mel_store.close()
         out_store.close()
+        if rendered is not None and rendered.output is not None:
+            rendered.output.close()
         work.cleanup()
     if error is not None:
         raise error
@@ -436,12 +460,13 @@ def _write_files(run: RunResult, folder: Path, analysis) -> None:
     from .chunked import write_wav_blocks
 
     store, scale, factor = run._wav
-    if run.written is not None:  # the content's rate and channels (fullband.py)
-        write_wav(folder / "output.wav", run.written, run.written_sr)
+    if run._rendered is not None:  # the content's rate and channels (fullband.py), block by block
+        run._rendered.write_wav(folder / "output.wav")
     else:
         write_wav_blocks(folder / "output.wav", store, scale, run.sr)
     if run.full_mels:  # the picture shows the written output's whole band
-        fig = plots.plot_mels(run.full_mels, run.full_mel_config, title=f"mid, {run.written_sr} Hz")
+        fig = plots.plot_mels(run.full_mels, run.full_mel_config, title=f"mid, {run.written_sr} Hz",
+                              frames_per_column=run.full_mel_factors or 1)
     else:
         # Pictures of a long track are averaged in time (at most ChunkConfig.picture_columns columns).
         fig = plots.plot_mels(run._pictures, analysis,

@@ -4,8 +4,8 @@ A sweep is a list of :class:`Job` s (content, style, settings overrides). Each j
 :class:`~amnst_lib.config.RunConfig` and one ordinary run folder (what ``amnst transfer``
 writes), named ``<content>__<style>__<hash>`` where ``hash`` is a short hash of the full
 resolved settings. The whole sweep gets one table, ``results.csv`` (and ``results.parquet``
-when pandas and pyarrow are installed): inputs, settings, status, seconds and every quality
-figure, plus ``frontier.png`` (chroma similarity against MFCC gap closed, one labelled point
+when pandas and pyarrow are installed): inputs, settings, status, seconds, the worker's
+resident memory after the job and every quality figure, plus ``frontier.png`` (chroma similarity against MFCC gap closed, one labelled point
 per job).
 
 Where the jobs run: an embedded :class:`distributed.LocalCluster` of process workers (one
@@ -465,7 +465,18 @@ def run_job(job: Job, runs_dir, tf_threads: int | None = None) -> dict:
         row = {"status": "failed", "error": one_line(e)}
     row["seconds"] = time.perf_counter() - t0
     row["reused"] = False
+    row["worker_rss_gib"] = _rss_gib()
     return row
+
+
+def _rss_gib() -> float | None:
+    """This process's resident memory, GiB (a worker's after each job: does it grow?)."""
+    try:
+        import psutil  # comes with dask.distributed
+
+        return round(psutil.Process().memory_info().rss / 2 ** 30, 3)
+    except Exception:  # noqa: BLE001 - a figure for the table, never a reason to fail
+        return None
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -534,7 +545,8 @@ def _row(job: Job, result: dict, runs_dir: Path, override_keys: Sequence[str], v
     row.update({k: (_show(settings[k]) if k in settings else "") for k in override_keys})
     row.update({"settings_hash": job.hash, "run_dir": str(runs_dir / job.name)})
     row.update({"status": result.get("status", "failed"), "error": result.get("error") or "",
-                "reused": bool(result.get("reused")), "seconds": result.get("seconds")})
+                "reused": bool(result.get("reused")), "seconds": result.get("seconds"),
+                "worker_rss_gib": result.get("worker_rss_gib")})
     row.update({k: result.get(k) for k in METRIC_COLUMNS})
     return row
 
@@ -560,7 +572,7 @@ def write_results(rows: list[dict], out_dir: Path) -> dict:
     except ImportError:
         return files
     df = pd.DataFrame(rows, columns=columns)
-    for k in METRIC_COLUMNS + ("seconds",):
+    for k in METRIC_COLUMNS + ("seconds", "worker_rss_gib"):
         df[k] = pd.to_numeric(df[k], errors="coerce")
     tmp = out_dir / f".{RESULTS_PARQUET}.tmp-{os.getpid()}"
     df.to_parquet(tmp, index=False)

@@ -98,6 +98,7 @@ def run_pairs(audio_dir: Path, seconds: float) -> list[dict]:
             r = run_transfer(c, s, None, config=config, max_seconds=seconds, progress=False)
             content = fb.load_native(c, max_seconds=seconds)
             style = fb.load_native(s, max_seconds=seconds)
+            content.y, style.y = content.y.array(), style.y.array()
             sr = r.written_sr
             if style.sr != sr:
                 style.y = librosa.resample(style.y, orig_sr=style.sr, target_sr=sr, axis=-1)

@@ -15,6 +15,11 @@ the speed-up over the one-by-one loop.
 
     python benchmarks/bench_sweep.py                      # 8 jobs, 5 s clips, 20 steps
     python benchmarks/bench_sweep.py --seconds 10 --iterations 65
+    python benchmarks/bench_sweep.py --modes "" --memory-jobs 24   # one worker's memory, job after job
+
+``--memory-jobs N`` runs N jobs (the Bach clip x the stream, seeds 0..N-1) on ONE worker and
+prints that worker's resident memory after each (``results.csv``'s ``worker_rss_gib``):
+a long-lived worker that kept something per job would climb.
 """
 
 from __future__ import annotations
@@ -74,13 +79,36 @@ def swept(jobs, out: Path, workers: int) -> tuple[float, float]:
     return wall, compute_seconds(r["run_dir"] for r in result.rows)
 
 
+def memory_run(n: int, seconds: float, iterations: int) -> None:
+    content = EXAMPLES / "mus01_baroque_bach_brandenburg2.wav"
+    style = EXAMPLES / "amb04_stream.wav"
+    jobs = [make_job(content, style, {"seed": k, "iterations": iterations, "max_seconds": seconds}) for k in range(n)]
+    with tempfile.TemporaryDirectory(prefix="bench_sweep-memory-") as tmp:
+        result = run_sweep(jobs, Path(tmp), workers=1, progress=False, log=lambda *_: None)
+    rss = [r["worker_rss_gib"] for r in result.rows]
+    if any(r["status"] != "ok" for r in result.rows) or None in rss:
+        raise SystemExit(f"failed jobs: {[r for r in result.rows if r['status'] != 'ok']}")
+    print(f"one worker, {n} jobs ({seconds:g} s clips, {iterations} steps): resident memory after each job, GiB")
+    print("  " + " ".join(f"{x:.2f}" for x in rss))
+    later = rss[1:]
+    slope = (later[-1] - later[0]) / max(len(later) - 1, 1)
+    print(f"after job 1: {rss[0]:.2f}; after job 2: {later[0]:.2f}; after job {n}: {rss[-1]:.2f}; "
+          f"max {max(rss):.2f}; change per job from job 2 on: {1024 * slope:+.1f} MiB")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=5.0, help="seconds of each clip (default 5: one segment)")
     p.add_argument("--iterations", type=int, default=20, help="transfer steps per job (default 20)")
     p.add_argument("--modes", default="loop,1,2", help="comma-separated: loop (amnst transfer one by one), "
                                                        "and worker counts for the sweep (default loop,1,2)")
+    p.add_argument("--memory-jobs", type=int, default=0,
+                   help="also run this many jobs on one worker and print its memory after each (default 0: no)")
     args = p.parse_args(argv)
+    if args.memory_jobs:
+        memory_run(args.memory_jobs, args.seconds, args.iterations)
+    if not args.modes:
+        return 0
     jobs = jobs_for(args.seconds, args.iterations)
     print(f"{len(jobs)} jobs: {args.seconds:g} s clips, {args.iterations} steps; {available_cores()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at start")

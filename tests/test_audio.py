@@ -89,3 +89,25 @@ def test_analysis_defaults_are_the_originals_and_validate():
     assert AnalysisConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ParameterError, match="n_fft"):
         AnalysisConfig(n_fft=1000)
+
+
+def test_a_long_file_is_read_block_by_block_with_the_whole_files_result(tmp_path, monkeypatch):
+    # Decoded, mixed and resampled a block at a time (a 30-minute stereo file is never
+    # held whole at 44.1 kHz): sample for sample what the whole-array calls give.
+    import librosa
+
+    from amnst_lib import audio
+    from amnst_lib.audio import mix_to_mono
+
+    rng = np.random.default_rng(5)
+    stereo = (0.1 * rng.standard_normal((2, 44100 * 2 + 123))).astype(np.float32)
+    antiphase = np.stack([stereo[0], -0.99 * stereo[0]])
+    monkeypatch.setattr(audio, "BLOCK_FRAMES", 2 ** 12)
+    for name, data in (("stereo", stereo), ("antiphase", antiphase), ("mono", stereo[:1])):
+        path = tmp_path / f"{name}.wav"
+        sf.write(path, data.T, 44100, subtype="FLOAT")
+        for seconds in (None, 1.3):
+            whole = mix_to_mono(data if seconds is None else data[:, : int(round(seconds * 44100))])
+            expect = librosa.resample(whole, orig_sr=44100, target_sr=22050)
+            got = load_audio(path, 22050, max_seconds=seconds)
+            assert got.shape == expect.shape and np.array_equal(got, expect), (name, seconds)

@@ -1,6 +1,7 @@
 """Output format: the content's rate and channels (fullband.py), mono 22050 Hz unchanged."""
 
 import json
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -173,6 +174,47 @@ def test_cli_stereo_44k_output_and_run_record(files, tmp_path, capsys):
     assert fb.band_energy(y.T, SR, fb.HIGH_BAND_HZ) > 1e-4
 
 
+def test_full_band_work_files_beside_the_run_and_a_full_disk_there_loses_nothing(files, tmp_path, caplog,
+                                                                                 monkeypatch):
+    # The full-band output is rendered into work files beside the run folder (not /tmp),
+    # which are gone afterwards; if they cannot be written (a full disk) after the whole
+    # computation, the transfer's mono output is written instead, and a line says why.
+    import errno
+
+    from amnst_lib import chunked
+
+    seen, real_init = [], chunked.Store.__init__
+
+    def record(self, path, row_shape=()):
+        seen.append(Path(path))
+        real_init(self, path, row_shape)
+
+    monkeypatch.setattr(chunked.Store, "__init__", record)
+    assert _run(files["content"], files["style"], "-o", tmp_path / "run", *FAST) == 0
+    full_band = [p for p in seen if p.name.startswith(("fullband_", "content_native"))]
+    assert {p.name for p in full_band} == {"content_native.f32", "fullband_mid.f32", "fullband_high.f32",
+                                           "fullband_side.f32"}
+    assert all(p.parent.parent == tmp_path and not p.exists() for p in full_band)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+    def disk_full(self, rows):
+        if self.path.name.startswith("fullband_"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return real_append(self, rows)
+
+    real_append = chunked.Store.append
+    monkeypatch.setattr(chunked.Store, "append", disk_full)
+    out = tmp_path / "run2"
+    with caplog.at_level("WARNING", logger="amnst"):
+        assert _run(files["content"], files["style"], "-o", out, *FAST) == 0
+    assert "the full-band output could not be made" in caplog.text and "the disk is full" in caplog.text
+    y, sr = sf.read(str(out / "output.wav"), dtype="float32", always_2d=True)
+    assert sr == 22050 and y.shape[1] == 1
+    fmt = json.loads((out / "run.json").read_text())["output_format"]
+    assert fmt["sample_rate"] == 22050 and "could not be made" in fmt["notes"][-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run2"]
+
+
 def test_mono22050_is_the_transfers_own_output(files, tmp_path):
     """At mono22050 the WAV is the transfer's mono 22050 Hz waveform, as before output
     formats existed (the same WAV bytes as the code before them, checked when this landed),
@@ -250,11 +292,75 @@ def test_a_mono_content_at_the_analysis_rate_keeps_no_copy_of_the_inputs(tmp_pat
     a = AnalysisConfig()
     prepared = fb.prepare_output(CONTENT, STYLE, a, OutputConfig("follow"))
     assert fb.is_plain_mono(prepared, a) and fb.is_plain_mono(None, a)
-    assert prepared[0].y.size == 0 and prepared[1].y.size == 0
+    assert prepared[0].y is None and prepared[1].y is None  # only their headers were read
     rendered = fb.render_output(None, prepared, a, OutputConfig("follow"))
-    assert rendered.y is None and rendered.sr == 22050
+    assert rendered.output is None and rendered.sr == 22050
     assert rendered.record == {"format": "follow", "sample_rate": 22050, "channels": 1, "image": "mono",
                                "high_band": False, "style_high_db": None, "notes": [],
                                "content": {"sample_rate": 22050, "channels": 1},
                                "style": {"sample_rate": sf.info(str(STYLE)).samplerate,
                                          "channels": sf.info(str(STYLE)).channels}}
+
+
+# --------------------------------------------------------------------------- long tracks, block by block
+
+@pytest.mark.parametrize("sr", [44100, 48000])
+def test_resampling_block_by_block_is_the_whole_signal_call(sr):
+    rng = np.random.default_rng(3)
+    for y in (_bach(6.0, 22050), rng.standard_normal(100_000).astype(np.float32)):
+        whole = fb.fft_resample(y, 22050, sr)
+        parts = list(fb.resample_blocks(lambda a, b: y[a:b], len(y), 22050, sr, block=2 ** 13, pad=2 ** 11))
+        assert len(parts) > 5
+        blocks = np.concatenate(parts)
+        assert blocks.shape == whole.shape
+        assert np.abs(blocks - whole).max() < 1e-5 * np.abs(whole).max()
+    # Below the band's top EDGE_HZ the resampling is exact: a tone comes back as it was.
+    t = np.arange(22050) / 22050
+    tone = np.sin(2 * np.pi * 10_800 * t).astype(np.float32)
+    back = librosa.resample(fb.fft_resample(tone, 22050, sr), orig_sr=sr, target_sr=22050, res_type="fft")
+    assert np.abs(back - tone)[4000:-4000].max() < 1e-3
+
+
+def test_rendering_in_small_blocks_gives_the_one_block_result():
+    # The whole-signal FFT stages (resampling, high-pass) and the peak cut into many blocks
+    # give what one block gives: the pipeline renders a long track this way from work files.
+    # (The STFT stage's blocks were already blocks; its image ratio leans on each block's
+    # average, so its block size stays the same here.)
+    content = _stereo_content(4.0)
+    y22, style = _mono22(content), _noise(4.0)
+    out = {}
+    for name, kw in (("one", dict(block=2 ** 15, fft_block=2 ** 20)),
+                     ("many", dict(block=2 ** 15, fft_block=2 ** 13, fft_context=2 ** 12))):
+        r = fb.render_fullband(fb.Samples(y22), 22050, fb.Samples(content), style, SR, None, **kw)
+        try:
+            out[name] = (r.array(), r.info, r.scale)
+        finally:
+            r.close()
+    (one, info1, s1), (many, info2, s2) = out["one"], out["many"]
+    assert info1 == info2 and info1["high_band"] and info1["image"] == "content"
+    assert abs(s1 / s2 - 1) < 1e-5
+    assert np.abs(one - many).max() < 1e-5
+
+
+def test_native_audio_streamed_to_a_work_file_is_the_whole_read(tmp_path):
+    # A 5.1 file at 96 kHz: mixed down and resampled block by block, into a file or memory,
+    # as librosa resamples the whole array.
+    from amnst_lib import audio
+
+    rng = np.random.default_rng(4)
+    data = (0.1 * rng.standard_normal((6, 96000 * 3 + 17))).astype(np.float32)
+    path = tmp_path / "six.wav"
+    sf.write(path, data.T, 96000, subtype="FLOAT")
+    expect = librosa.resample(fb.downmix_to_stereo(data), orig_sr=96000, target_sr=48000, axis=-1)
+    old_block = audio.BLOCK_FRAMES
+    try:
+        for block in (old_block, 2 ** 14):
+            audio.BLOCK_FRAMES = block
+            for store in (None, tmp_path / f"native{block}.f32"):
+                got = fb.load_native(path, store_path=store)
+                assert got.sr == 48000 and got.channels == 2 and "6 channels" in got.notes[0]
+                assert (got.y.store is None) == (store is None)
+                np.testing.assert_allclose(got.y.array(), expect, atol=1e-6)
+                assert np.abs(got.y.mid(1000, 1100) - expect.mean(axis=0)[1000:1100]).max() < 1e-6
+    finally:
+        audio.BLOCK_FRAMES = old_block

@@ -137,6 +137,8 @@ def test_local_cluster_sweep_resumes_and_records_failures(clips, tmp_path, capsy
     assert "2 worker process(es) x 1 TensorFlow thread(s)" in printed
     rows = _rows(out)
     assert len(rows) == 4 and all(r["status"] == "ok" and _has_figures(r) for r in rows), rows
+    # Each worker's resident memory after its job: a TensorFlow process, so some hundreds of MiB.
+    assert all(0.2 < float(r["worker_rss_gib"]) < 64 for r in rows), [r["worker_rss_gib"] for r in rows]
     assert {(r["content"], r["style"]) for r in rows} == {(c, s) for c in ("musA.wav", "musB.wav")
                                                           for s in ("ambA.wav", "ambB.wav")}
     for r in rows:
@@ -152,6 +154,7 @@ def test_local_cluster_sweep_resumes_and_records_failures(clips, tmp_path, capsy
     assert "all complete from an earlier run; nothing to run" in capsys.readouterr().out
     again = _rows(out)
     assert len(again) == 4 and all(r["reused"] == "True" and r["status"] == "ok" for r in again)
+    assert all(r["worker_rss_gib"] == "" for r in again)  # nothing ran
     assert stamps == {r["run_dir"]: os.stat(Path(r["run_dir"]) / "run.json").st_mtime_ns for r in again}
 
     # A batch with a corrupt content beside a new job: recorded as failed, the other finishes.
