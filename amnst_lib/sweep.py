@@ -465,8 +465,28 @@ def run_job(job: Job, runs_dir, tf_threads: int | None = None) -> dict:
         row = {"status": "failed", "error": one_line(e)}
     row["seconds"] = time.perf_counter() - t0
     row["reused"] = False
+    _release_job_memory()
     row["worker_rss_gib"] = _rss_gib()
     return row
+
+
+def _release_job_memory() -> None:
+    """Drop what TensorFlow and Keras keep after a job (its network, traced functions): a
+    worker runs many jobs, each with a network of its own, and would otherwise grow."""
+    import gc
+
+    try:
+        import keras
+
+        keras.utils.clear_session(free_memory=True)
+    except Exception:  # noqa: BLE001 - older Keras has no free_memory; never fail a job over it
+        try:
+            import keras
+
+            keras.backend.clear_session()
+        except Exception:  # noqa: BLE001
+            pass
+    gc.collect()
 
 
 def _rss_gib() -> float | None:
