@@ -112,14 +112,6 @@ class AudioStream:
             raise AudioFileError(f"{self.path}: cannot be decoded as audio ({e}).") from None
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """The whole file, shape (channels, frames), and its rate (for short files: the styles)."""
-    stream = AudioStream(path)
-    parts = list(stream.blocks())
-    data = np.concatenate(parts, axis=1) if parts else np.zeros((stream.channels, 0), np.float32)
-    return data, stream.sr
-
-
 def resample_stream(sr_in: int, sr_out: int, channels: int = 1):
     """A streaming resampler equal to ``librosa.resample`` (soxr, high quality) sample for sample.
 
@@ -223,14 +215,13 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
     max_frames = None if max_seconds is None else int(round(max_seconds * file_sr))
     # Block by block, in two passes for several channels (the first decides how to mix
     # them): a long file is never held whole at its own rate and channel count.
-    alone, frames = None, 0
+    alone = None
     if stream.channels > 1:
         energy, mixed = np.zeros(stream.channels), 0.0
         for block in stream.blocks(max_frames):
             _check_finite(block, path)
             energy += np.sum(np.square(block, dtype=np.float64), axis=1)
             mixed += float(np.sum(np.square(block.mean(axis=0), dtype=np.float64)))
-            frames += block.shape[1]
         alone = _channel_alone(energy, mixed, path, stream.channels)
     resample = resample_stream(file_sr, sr) if file_sr != sr else None
     parts, frames = [], 0

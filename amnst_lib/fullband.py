@@ -657,10 +657,10 @@ def _render_fullband(mono, analysis_sr, content, style, sr, workdir: Path, store
     """:func:`render_fullband`'s work; each work file it makes is added to ``stores``."""
     import librosa
 
-    from .chunked import Store as _Store
+    from .chunked import Store
 
-    def Store(path, row_shape=()):  # noqa: N802
-        stores.append(_Store(path, row_shape))
+    def new_store(name: str):
+        stores.append(Store(workdir / name))
         return stores[-1]
 
     style = np.atleast_2d(np.asarray(style, dtype=np.float32))
@@ -668,7 +668,7 @@ def _render_fullband(mono, analysis_sr, content, style, sr, workdir: Path, store
     n = min(int(round(len(mono) * sr / analysis_sr)), len(content))
     notes = []
     # FFT resampling: exactly band-limited, so the mid below analysis_sr / 2 is the mono output itself.
-    mid_store = Store(workdir / "fullband_mid.f32")
+    mid_store = new_store("fullband_mid.f32")
     for part in resample_blocks(lambda a, b: mono.read(a, b)[0], len(mono), analysis_sr, sr,
                                 block=fft_block // 2, pad=fft_context // 2):
         mid_store.append(part[: max(0, n - mid_store.n_rows)])
@@ -703,8 +703,8 @@ def _render_fullband(mono, analysis_sr, content, style, sr, workdir: Path, store
         elif min(power) < 1e-6 * max(power):
             quiet = "left" if power[0] < power[1] else "right"
             notes.append(f"the content's {quiet} channel is silent: so is the output's (the content's image)")
-    high_store = Store(workdir / "fullband_high.f32") if use_high else None
-    side_store = Store(workdir / "fullband_side.f32") if image == "content" else None
+    high_store = new_store("fullband_high.f32") if use_high else None
+    side_store = new_store("fullband_side.f32") if image == "content" else None
 
     # Block by block (each padded by a window's length, cut back to its own samples): every
     # step below works frame by frame, so the result is the whole signal's.
