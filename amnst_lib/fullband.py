@@ -194,13 +194,13 @@ def is_antiphase(y: np.ndarray) -> bool:
     -------
     bool
         True for two channels whose mid ``(L + R) / 2`` lies more than
-        :data:`ANTIPHASE_DB` below their side ``(L - R) / 2``.
+        :data:`ANTIPHASE_DB` below their side ``(L - R) / 2`` (the test the full-band
+        render makes, on :meth:`Samples.energies`).
     """
     if y.shape[0] != 2:
         return False
-    mid = float(np.mean(((y[0] + y[1]) / 2).astype(np.float64) ** 2))
-    side = float(np.mean(((y[0] - y[1]) / 2).astype(np.float64) ** 2))
-    return _antiphase(mid, side)
+    _, mid_power, side_power = Samples(y).energies()
+    return _antiphase(mid_power, side_power)
 
 
 def _antiphase(mid_power: float, side_power: float) -> bool:
