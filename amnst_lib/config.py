@@ -20,7 +20,7 @@ from .errors import ParameterError
 ORIGINAL_CONTENT_LAYERS = (0, 2)
 ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 
-INITS = ("content", "style", "zero", "random", "mix")
+INITS = ("content", "style", "zero", "random", "mix", "equalized")
 OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
@@ -120,9 +120,12 @@ class TransferConfig(_Settings):
         relative (1.0 = as far off as a blank target), so the weights are scale-free.
     iterations : int
         Gradient steps.
-    init : {"content", "style", "zero", "random", "mix"}
+    init : {"content", "style", "zero", "random", "mix", "equalized"}
         Starting point of the target mel spectrogram; ``"mix"`` is content plus style at
-        equal loudness (the plain-mix baseline), from which the optimisation moves away. In the log parameterisation steps
+        equal loudness (the plain-mix baseline), from which the optimisation moves away;
+        ``"equalized"`` is the content filtered to the style's long-term spectrum (one
+        smooth gain per mel band, :func:`amnst_lib.transfer.equalized_content`): the
+        spectral envelope starts at the style's, the harmony and timing at the content's. In the log parameterisation steps
         are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
         ``parameterization="linear"`` with it.
     optimizer : {"adam", "sgd"}

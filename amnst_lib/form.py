@@ -125,7 +125,7 @@ FIELD_HELP: dict[str, str] = {
     "style_layers": "* feature layers of the network compared with the style",
     "content_weight": "* weight of the content loss",
     "style_weight": "* weight of the style loss",
-    "target_type": "* initial target: content, style, zero, random or mix",
+    "target_type": "* initial target: content, style, zero, random, mix or equalized (the content with the style's long-term spectrum)",
     "iterations_for_nst": "* optimisation steps",
     "initial_learning_rate": "* step size (0: the optimiser's default)",
     "decay_steps": "* steps between decays of the step size",

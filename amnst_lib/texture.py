@@ -92,7 +92,7 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
                                name="wide", trainable=False)
     out = conv(pooled)
     conv.set_weights([kernel])
-    smooth = keras.ops.convert_to_tensor(_envelope_matrix(n_mels, envelope_bands))
+    smooth = keras.ops.convert_to_tensor(envelope_matrix(n_mels, envelope_bands))
     # tensordot, not matmul: TensorFlow 2.16's oneDNN batch matmul, broadcasting the (n_mels,
     # n_mels) matrix over a batch of two or more, crashed the process (segfault; seen on an
     # AVX-512 AMD EPYC, with oneDNN on, its default).
@@ -119,8 +119,12 @@ def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:
     return np.clip(1.0 - 2.0 * octaves_above, 0.0, 1.0).astype(np.float32)
 
 
-def _envelope_matrix(n: int, width: int) -> np.ndarray:
-    """(n, n) matrix whose column j is a normalised triangle of ``width`` bands centred on j."""
+def envelope_matrix(n: int, width: int) -> np.ndarray:
+    """(n, n) matrix whose column j is a normalised triangle of ``width`` bands centred on j.
+
+    ``x @ envelope_matrix(n, width)`` smooths ``x`` (..., n) across its last axis: the
+    spectral envelope of a log-mel frame, or of a long-term spectrum.
+    """
     half = max(1, width // 2)
     idx = np.arange(n)
     tri = np.maximum(0.0, 1.0 - np.abs(idx[:, None] - idx[None, :]) / half)

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import AnalysisConfig, TransferConfig
+from .config import INITS, AnalysisConfig, TransferConfig
 from .errors import DivergenceError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
-from .texture import TEXTURE_LAYERS, is_texture_network, resolve_texture_layers
+from .texture import TEXTURE_LAYERS, envelope_matrix, is_texture_network, resolve_texture_layers
 from .segments import pad_frames, tile_frames
 
 #: Content features are cached (not recomputed each step) while they fit in this many bytes.
@@ -48,6 +48,11 @@ CONTENT_CACHE_BYTES = 512 * 2 ** 20
 # Floor of the mel magnitude in the log parameterisation: far below audibility (the
 # magnitude mel of a -1 dBFS clip peaks near 1-10), but keeps log() finite.
 _LOG_FLOOR = 1e-6
+
+#: ``init="equalized"``: width (mel bands) of the smoothing of the per-band gain, and
+#: the largest boost or cut (dB). See :func:`equalized_content`.
+EQUALIZE_SMOOTH_BANDS = 24
+EQUALIZE_LIMIT_DB = 40.0
 
 
 @dataclass
@@ -428,11 +433,59 @@ def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, se
         style = tile_frames(style_mel, n)
         scale = np.linalg.norm(content_mel) / max(float(np.linalg.norm(style)), 1e-12)
         return (content_mel + scale * style).astype(np.float32)
+    if init == "equalized":
+        return equalized_content(content_mel, style_mel)
     if init == "random":
         rng = np.random.default_rng(seed)
         level = float(np.mean(content_mel)) or 1.0
         return (np.abs(rng.standard_normal((n_mels, n))) * level).astype(np.float32)
-    raise ParameterError(f"init must be content, style, zero, random or mix, got {init!r}")
+    raise ParameterError(f"init must be one of {INITS}, got {init!r}")
+
+
+def equalized_content(content_mel: np.ndarray, style_mel: np.ndarray, *,
+                      smooth_bands: int = EQUALIZE_SMOOTH_BANDS,
+                      limit_db: float = EQUALIZE_LIMIT_DB) -> np.ndarray:
+    """The content with the style's long-term spectrum: one gain per mel band.
+
+    The gain of band ``k`` is the ratio of the style's long-term average spectrum (its
+    mean magnitude per band over time) to the content's, both smoothed across frequency by
+    a triangle of ``smooth_bands`` bands (the texture network's envelope smoothing,
+    :func:`amnst_lib.texture.envelope_matrix`), limited to +-``limit_db``. A gain that
+    varies slowly across frequency acts as a filter: the content's timing stays, and so,
+    mostly, does its harmonic fine structure (the ``harmony`` layer, log-mel minus its
+    envelope, moves about half as far as from a plain mix's start; tested). It moves the
+    target's spectral envelope, what MFCC means summarise, to the style's before the first
+    step: a distance that 65 Adam steps of 0.085 nepers cannot always travel
+    (``benchmarks/README.md``, "An equalised start"). Every chunk of a long track is
+    equalised by its own long-term spectrum.
+
+    Parameters
+    ----------
+    content_mel : np.ndarray, shape (n_mels, n_frames)
+        Magnitude mel spectrogram of the content.
+    style_mel : np.ndarray, shape (n_mels, n_style_frames)
+        Magnitude mel spectrogram of the style (any length; only its mean is used).
+    smooth_bands : int
+        Width of the triangular smoothing across mel bands (1 = none).
+    limit_db : float
+        Largest boost or cut in dB: a band the content barely uses is raised at most
+        this far towards the style's level.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, n_frames), float32
+        ``content_mel * gain[:, None]``; a silent band stays silent.
+    """
+    content_mel = np.asarray(content_mel, dtype=np.float64)
+    style_mel = np.asarray(style_mel, dtype=np.float64)
+    eps = 1e-8
+    style_lt, content_lt = style_mel.mean(axis=1), content_mel.mean(axis=1)
+    if smooth_bands > 1:
+        smooth = envelope_matrix(len(style_lt), smooth_bands).astype(np.float64)
+        style_lt, content_lt = style_lt @ smooth, content_lt @ smooth
+    limit = limit_db / 20.0 * np.log(10.0)
+    gain = np.clip(np.log(style_lt + eps) - np.log(content_lt + eps), -limit, limit)
+    return (content_mel * np.exp(gain)[:, None]).astype(np.float32)
 
 
 def _check_mel(name: str, mel: np.ndarray, n_mels: int) -> np.ndarray:
