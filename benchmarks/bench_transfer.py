@@ -153,13 +153,14 @@ def main() -> None:
         long_path = Path(d) / "bach_3min.wav"
         sf.write(str(long_path), np.tile(y, 9)[: 180 * sr], sr)
         print("\nwhole runs (CLI, fresh process, metrics included)")
-        print(f"{'variant':24s} {'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
+        width = max([24] + [len(v) for v in args.variant or []])
+        print(f"{'variant':{width}s} {'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
         runs = [("20 s", CONTENT)] + ([] if args.quick else [("3 min", long_path)])
         for label, path in runs:
             for variant in args.variant or [""]:
                 r = whole_run(path, args.iterations, variant)
                 t = r["timings"]
-                print(f"{(variant or '(default)')[:24]:24s} {label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} "
+                print(f"{(variant or '(default)'):{width}s} {label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} "
                       f"{t['reconstruction']:>7.1f} {t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} "
                       f"{r['sc'] or float('nan'):>6.3f}", flush=True)
     if args.whole_only:

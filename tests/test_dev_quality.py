@@ -73,3 +73,25 @@ def test_the_default_on_real_audio_lowers_its_loss_and_keeps_the_harmony():
     totals = [h["total"] for h in run.history]
     assert totals[-1] < 0.5 * totals[0]
     assert run.metrics["chroma_similarity"] >= 0.80
+
+
+def test_another_stretch_of_a_steady_noise_is_not_a_mix_below_the_rayleigh_floor(tmp_path, capsys):
+    """superposition_floor.py's known answer: STFT magnitudes of white noise are Rayleigh
+    (E|X| = sqrt(pi)/2 sigma, E|X|^2 = sigma^2), so those of two independent stretches
+    have the cosine (E|X|)^2 / E|X|^2 = pi/4, and the second stretch scores (pi/4)^2 =
+    0.617 against the first, whatever the content (a tone here, nearly orthogonal to the
+    noise); a plain mix scores near 1."""
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(12 * sr) / sr
+    sf.write(tmp_path / "mus_tone.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    sf.write(tmp_path / "amb_noise.wav", (0.1 * rng.standard_normal(22 * sr)).astype(np.float32), sr)
+    floor = _bench("superposition_floor")
+    assert floor.main(["--audio-dir", str(tmp_path), "--seconds", "10"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    itself, mix = float(last[-2]), float(last[-1])
+    assert abs(itself - (np.pi / 4) ** 2) < 0.03, itself
+    assert mix > 0.9, mix
