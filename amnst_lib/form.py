@@ -516,6 +516,10 @@ class TransferForm:
         except AmnstError as e:
             files = []
             self._show_message(str(e))
+            if self._state in ("done", "failed"):
+                # The last run's "Done" beside a folder error read as if all were well.
+                self._finish_status("<b>Not ready</b>: see the message below (the results shown are "
+                                    "the last run's).", "not run")
         options = [(f"{i}: {p.name}", p.name) for i, p in enumerate(files)]
         names = [p.name for p in files]
         chosen, notes = {}, []

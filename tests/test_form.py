@@ -195,6 +195,17 @@ def test_choices_survive_a_bad_folder_and_the_status_does_not_go_stale(tmp_path)
     assert form.message == "" and "Not run" not in form.status.value and form.notice == ""
 
 
+def test_a_bad_folder_after_a_finished_run_does_not_leave_done_beside_the_error(tmp_path):
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST)
+    assert form.run() is not None and "Done" in form.status.value
+    form.set_values(audio_dir="/no/such/folder")
+    assert "no such folder" in form.message
+    assert "Done" not in form.status.value and "Not ready" in form.status.value
+    form.set_values(audio_dir="")  # fixed: the message and the stale status go
+    assert form.message == "" and "Not ready" not in form.status.value
+
+
 def test_a_new_folder_gets_music_as_content_and_ambience_as_style_and_says_so(tmp_path):
     folder = _folder(tmp_path / "audio", ["a_rain_roof.wav", "b_piano_song.wav", "c_field_birds.wav"])
     form = build_transfer_form()
