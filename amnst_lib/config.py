@@ -125,9 +125,9 @@ class TransferConfig(_Settings):
         equal loudness (the plain-mix baseline), from which the optimisation moves away;
         ``"equalized"`` is the content filtered to the style's long-term spectrum (one
         smooth gain per mel band, :func:`amnst_lib.transfer.equalized_content`): the
-        spectral envelope starts at the style's, the harmony and timing at the content's. In the log parameterisation steps
-        are relative, so ``"zero"`` (a floor far below the content) climbs slowly; use
-        ``parameterization="linear"`` with it.
+        spectral envelope starts at the style's, the harmony and timing at the content's.
+        In the log parameterisation steps are relative, so ``"zero"`` (a floor far below
+        the content) climbs slowly; use ``parameterization="linear"`` with it.
     optimizer : {"adam", "sgd"}
         ``"sgd"`` is the original's plain SGD with an exponential-decay schedule.
     learning_rate : float or None

@@ -8,7 +8,8 @@ content x style pair it takes the style's first ``--seconds`` (what the transfer
 metrics use) and, as the "output", the LAST ``--seconds`` of the same file (another stretch
 of the same ambience; shorter files overlap, shifted by at least 0.5 s), and prints its
 superposition share against that content and style, beside the plain mix's (content +
-style at equal RMS) and the unchanged content's (1.0 by construction).
+style at equal RMS; the unchanged content would score 1.0 by construction). Then the
+median per ambience and over all pairs.
 
     python benchmarks/superposition_floor.py --split benchmarks/dev_split.json --part validation
     python benchmarks/superposition_floor.py --audio-dir ../shared/audio
@@ -19,6 +20,7 @@ No transfer runs; it takes seconds.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from bench_quality import ROOT, add_pair_arguments, pairs_from_args, plain_mix  
 SR = 22050
 
 
+@functools.lru_cache(maxsize=None)
 def other_stretch(path: Path, seconds: float) -> np.ndarray:
     """The last ``seconds`` of the file at 22050 Hz mono (at least 0.5 s after its start)."""
     whole = load_audio(path, sr=SR)
