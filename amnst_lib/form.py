@@ -520,6 +520,7 @@ class TransferForm:
                 # The last run's "Done" beside a folder error read as if all were well.
                 self._finish_status("<b>Not ready</b>: see the message below (the results shown are "
                                     "the last run's).", "not run")
+                self.progress.layout.display = "none"
         options = [(f"{i}: {p.name}", p.name) for i, p in enumerate(files)]
         names = [p.name for p in files]
         chosen, notes = {}, []

@@ -202,6 +202,7 @@ def test_a_bad_folder_after_a_finished_run_does_not_leave_done_beside_the_error(
     form.set_values(audio_dir="/no/such/folder")
     assert "no such folder" in form.message
     assert "Done" not in form.status.value and "Not ready" in form.status.value
+    assert form.progress.layout.display == "none"  # the last run's step bar goes with its "Done"
     form.set_values(audio_dir="")  # fixed: the message and the stale status go
     assert form.message == "" and "Not ready" not in form.status.value
 

@@ -146,13 +146,17 @@ def test_03_runs_all_cells_and_the_form_works(lab, page):
     audio_dir.fill("/no/such/folder")
     audio_dir.press("Enter")
     form.locator(".amnst-message", has_text="no such folder").wait_for(timeout=30_000)
+    # The last run's "Done" (and its step bar) does not stay beside the folder's error.
+    page.wait_for_function("() => document.querySelector('.amnst-form .amnst-status').innerText.startsWith('Not ready')",
+                           timeout=30_000)
+    assert "Done" not in _status(page) and not form.locator(".amnst-progress").is_visible()
     L.shot(page, "03_form_bad_folder", form)
     audio_dir.fill("")
     audio_dir.press("Enter")
     page.wait_for_function("() => !document.querySelector('.amnst-form .amnst-message').innerText.trim()",
                            timeout=30_000)
     assert form.locator(".amnst-field-content select").input_value() == content_before
-    assert "Not run" not in _status(page)
+    assert "Not run" not in _status(page) and "Not ready" not in _status(page)
     L.shot(page, "03_form_folder_fixed", form)
 
     # The form: other iterations, another style, Run.
