@@ -516,11 +516,6 @@ class TransferForm:
         except AmnstError as e:
             files = []
             self._show_message(str(e))
-            if self._state in ("done", "failed"):
-                # The last run's "Done" beside a folder error read as if all were well.
-                self._finish_status("<b>Not ready</b>: see the message below (the results shown are "
-                                    "the last run's).", "not run")
-                self.progress.layout.display = "none"
         options = [(f"{i}: {p.name}", p.name) for i, p in enumerate(files)]
         names = [p.name for p in files]
         chosen, notes = {}, []
@@ -660,11 +655,20 @@ class TransferForm:
     # -- running ------------------------------------------------------------------------
 
     def _show_message(self, text: str) -> None:
-        """Show (or with '' clear) the error message; clearing it also clears "Not run"."""
+        """Show (or with '' clear) the error message; clearing it also clears "Not run".
+
+        A message that appears after a finished run (a bad folder, a field combination)
+        replaces that run's "Done" or "Failed" and its step bar with "Not ready": the last
+        run's status beside a new error read as if all were well.
+        """
         self.message = text
         if hasattr(self, "message_box"):
             self.message_box.value = (f"<div style='color:#b00020;border-left:3px solid #b00020;padding-left:8px'>"
                                       f"{html.escape(text)}</div>" if text else "")
+        if text and self._state in ("done", "failed"):
+            self._finish_status("<b>Not ready</b>: see the message below (the results shown are "
+                                "the last run's).", "not run")
+            self.progress.layout.display = "none"
         if not text and self._state == "not run":
             self._state = "ready"
             if hasattr(self, "status"):

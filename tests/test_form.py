@@ -205,6 +205,12 @@ def test_a_bad_folder_after_a_finished_run_does_not_leave_done_beside_the_error(
     assert form.progress.layout.display == "none"  # the last run's step bar goes with its "Done"
     form.set_values(audio_dir="")  # fixed: the message and the stale status go
     assert form.message == "" and "Not ready" not in form.status.value
+    # The same for the other message of a bad field combination (weights with the texture network).
+    assert form.run() is not None and "Done" in form.status.value
+    form.set_values(weights_file="w.weights.h5")
+    assert "genre CNN only" in form.message and form.status.value.startswith("<b>Not ready</b>")
+    form.set_values(weights_file="")
+    assert form.message == "" and "Not ready" not in form.status.value
 
 
 def test_a_new_folder_gets_music_as_content_and_ambience_as_style_and_says_so(tmp_path):
