@@ -21,6 +21,7 @@ ORIGINAL_CONTENT_LAYERS = (0, 2)
 ORIGINAL_STYLE_LAYERS = (4, 8, 12, 16)
 
 INITS = ("content", "style", "zero", "random", "mix", "equalized")
+WINDOW_EDGES = ("inside", "padded")
 OPTIMIZERS = ("adam", "sgd")
 PARAMETERIZATIONS = ("log", "linear")
 PHASE_INITS = ("content", "random")
@@ -150,6 +151,17 @@ class TransferConfig(_Settings):
     shift_grid : bool
         Alternate the segment grid by half a segment on odd steps so no frame always sits
         on a segment edge; removes seams between segments at no extra cost.
+    window_edges : {"inside", "padded"}
+        Where the last window of each grid lies. ``"inside"``: it ends at the content's
+        last frame (overlapping the window before it), so every window holds only real
+        frames when the content is at least a segment long. ``"padded"`` (every run before
+        this option): it runs past the end into zero padding. A window that is partly
+        silent padding still has its statistics matched to the style's, so its real
+        frames got louder to make up for the silence. Through the shifted grid this
+        spread back as a level step every half segment (about 4 dB on Bach x stream, 10 s)
+        and a burst at the end of a clip that ends just past a half segment.
+        ``transfer.window_starts`` gives the windows. Records without this field re-run
+        as ``"padded"``.
     seed : int
         Seed of the random init and any random weights.
     history_buffer_size, rollback_steps, max_retries : int
@@ -194,6 +206,7 @@ class TransferConfig(_Settings):
     max_segments: int | None = None
     batch_segments: int = 8
     shift_grid: bool = True
+    window_edges: str = "inside"
     seed: int = 0
     history_buffer_size: int = 10
     rollback_steps: int = 2
@@ -219,6 +232,7 @@ class TransferConfig(_Settings):
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{name} must be a finite number >= 0, got {v!r}")
         _check(isinstance(self.iterations, int) and self.iterations >= 0, f"iterations must be an integer >= 0, got {self.iterations!r}")
         _check(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
+        _check(self.window_edges in WINDOW_EDGES, f"window_edges must be one of {WINDOW_EDGES}, got {self.window_edges!r}")
         _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         _check(self.parameterization in PARAMETERIZATIONS, f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
         lr = self.learning_rate
@@ -333,6 +347,9 @@ class RunConfig(_Settings):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
         transfer = data.get("transfer") or {}
+        if transfer and "window_edges" not in transfer:
+            # Written before the option: its last windows ran into the zero padding.
+            transfer = {**transfer, "window_edges": "padded"}
         base = PRESETS["default"] if not transfer or transfer.get("network") == "texture" else PRESETS["original"]
         full = {**base.to_dict(), **transfer}
         return cls(

@@ -10,7 +10,10 @@ How this differs from the original, and why:
 
 * The target is ONE continuous spectrogram of the whole clip; the network sees it through
   431-frame windows. On odd steps the windows shift by half a segment (``shift_grid``),
-  so no frame always sits on a window edge and no seam forms where segments meet.
+  so no frame always sits on a window edge and no seam forms where segments meet. The
+  last window of each grid ends at the content's last frame (``window_edges``, see
+  :func:`window_starts`), so no window is part silent padding whose statistics the real
+  frames would have to make up for by getting louder.
 * Each target segment's Gram matrix is matched to the style's mean Gram matrix (the
   original pooled one Gram over all segments). The style is then spread evenly along a
   long track, and segments can be processed in batches (``batch_segments``): memory stays
@@ -100,6 +103,58 @@ def _windows(canvas, start: int, count: int, seg: int):
     x = canvas[:, start:start + count * seg]
     x = tf.reshape(x, (tf.shape(canvas)[0], count, seg))
     return tf.transpose(x, (1, 0, 2))[..., None]
+
+
+def window_starts(n_frames: int, seg: int, shift_grid: bool = True,
+                  window_edges: str = "inside") -> dict[int, list[int]]:
+    """First frame of every window, per grid (0: the plain grid, 1: shifted by half a segment).
+
+    Parameters
+    ----------
+    n_frames : int
+        Frames of content.
+    seg : int
+        Frames per window (``AnalysisConfig.segment_frames``).
+    shift_grid : bool
+        Add grid 1, shifted by ``seg // 2`` (see ``TransferConfig.shift_grid``).
+    window_edges : {"inside", "padded"}
+        ``"inside"``: a window that would run past the content's end starts at
+        ``n_frames - seg`` instead (or 0 for a content shorter than ``seg``), so no window
+        holds padding unless the whole content is shorter than one; a grid 1 that equals
+        grid 0 is dropped. ``"padded"``: windows every ``seg`` frames, the last ones
+        running into the padding (every run before the option).
+
+    Returns
+    -------
+    dict of int to list of int
+        Sorted, distinct starts per grid. Windows are ``seg`` frames from each start.
+    """
+    n_seg = math.ceil(n_frames / seg)
+    half = seg // 2
+    grid0 = [i * seg for i in range(n_seg)]
+    grid1 = [half + i * seg for i in range(n_seg) if half + i * seg < n_frames] if shift_grid else []
+    if window_edges == "inside":
+        last = max(n_frames - seg, 0)
+        grid0 = sorted({min(s, last) for s in grid0})
+        grid1 = sorted({min(s, last) for s in grid1})
+        if grid1 == grid0:
+            grid1 = []
+    grids = {0: grid0}
+    if grid1:
+        # A clip shorter than half a segment has no shifted window (and no edge to hide).
+        grids[1] = grid1
+    return grids
+
+
+def _batches(starts: list[int], batch: int, seg: int):
+    """(start, count) runs of at most ``batch`` windows, each run contiguous (``seg`` apart)."""
+    i = 0
+    while i < len(starts):
+        n = 1
+        while n < batch and i + n < len(starts) and starts[i + n] == starts[i] + n * seg:
+            n += 1
+        yield starts[i], n
+        i += n
 
 
 def _gram(features):
@@ -356,9 +411,8 @@ class _Problem:
         if self.content_layers:
             acc = np.zeros(len(self.content_layers))
             starts = starts_by_grid[0]
-            for b0 in range(0, len(starts), batch):
-                nb = min(batch, len(starts) - b0)
-                feats = session.content_net(_windows(session.content_canvas, starts[b0], nb, seg), training=False)
+            for start, nb in _batches(starts, batch, seg):
+                feats = session.content_net(_windows(session.content_canvas, start, nb, seg), training=False)
                 feats = feats if isinstance(feats, (list, tuple)) else [feats]
                 acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
             session.content_norm.assign((acc / len(starts) + 1e-12).astype(np.float32))
@@ -382,10 +436,9 @@ class _Problem:
         cache = {}
         canvas = self.session.content_canvas
         for starts in self.starts_by_grid.values():
-            for b0 in range(0, len(starts), batch):
-                nb = min(batch, len(starts) - b0)
-                feats = self.session.content_net(_windows(canvas, starts[b0], nb, self.seg), training=False)
-                cache[(starts[b0], nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
+            for start, nb in _batches(starts, batch, self.seg):
+                feats = self.session.content_net(_windows(canvas, start, nb, self.seg), training=False)
+                cache[(start, nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
         return cache
 
 
@@ -579,12 +632,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     n_seg = math.ceil(n_frames / seg)
     half = seg // 2 if cfg.shift_grid else 0
     canvas_len = n_seg * seg + half
-    starts_by_grid = {0: [i * seg for i in range(n_seg)]}
-    shifted = [half + i * seg for i in range(n_seg) if half + i * seg < n_frames]
-    if cfg.shift_grid and shifted:
-        # Shifted windows that still overlap real (unpadded) content. A clip shorter
-        # than half a segment has none (and no segment edge to hide).
-        starts_by_grid[1] = shifted
+    starts_by_grid = window_starts(n_frames, seg, cfg.shift_grid, cfg.window_edges)
 
     log_param = session.log_param
     target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
@@ -628,10 +676,9 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         starts = starts_by_grid[grid]
         total = content = style = 0.0
         grad = None
-        for b0 in range(0, len(starts), cfg.batch_segments):
-            nb = min(cfg.batch_segments, len(starts) - b0)
-            t, c, s, g = problem.step_fn(var, tf.constant(starts[b0], tf.int32), tf.constant(nb, tf.int32), log_param,
-                                         problem.content_cache.get((starts[b0], nb)))
+        for start, nb in _batches(starts, cfg.batch_segments, seg):
+            t, c, s, g = problem.step_fn(var, tf.constant(start, tf.int32), tf.constant(nb, tf.int32), log_param,
+                                         problem.content_cache.get((start, nb)))
             total += float(t)
             content += float(c)
             style += float(s)
