@@ -295,8 +295,10 @@ def test_rollback_restores_a_finite_target_and_halves_the_rate(mels, net, monkey
     r = transfer.style_transfer(*mels, net, cfg, A, progress=False)
     assert len(r.rollbacks) == 1
     rb = r.rollbacks[0]
-    # One call per step here (2 segments, one batch): call 6 is step 5; back 2 good steps -> 3.
-    assert rb["at_step"] == 5 and rb["to_step"] == 3
+    # 6 s = 517 frames: grid 0's windows start at 0 and 86 (not contiguous: two calls), grid
+    # 1's one window at 86 (one call). Call 6 is step 3; back 2 good steps -> 1.
+    assert transfer.window_starts(mels[0].shape[1], A.segment_frames) == {0: [0, 86], 1: [86]}
+    assert rb["at_step"] == 3 and rb["to_step"] == 1
     assert rb["lr"] == pytest.approx(0.01)
     assert [h["step"] for h in r.history] == list(range(10))
     assert r.history[-1]["lr"] == pytest.approx(0.01)
@@ -309,9 +311,10 @@ def test_retries_run_out_with_a_clear_error_keeping_the_last_good_target(mels, n
     with pytest.raises(DivergenceError, match="ran out of retries \\(2\\)") as err:
         transfer.style_transfer(*mels, net, TransferConfig(iterations=10, max_retries=2), A, progress=False)
     kept = err.value.result
-    # Every step from the 4th call on fails: back 2 steps, then (failing again) further,
-    # to the start; the last good target is then the initial one, returned intact.
-    assert [(r["at_step"], r["to_step"]) for r in kept.rollbacks] == [(3, 1), (1, 0)]
+    # Every call from the 4th on fails (steps 0 and 2 take two calls here, step 1 one; see
+    # the test above): step 2 fails, back 2 good steps to 0, which fails again; the last
+    # good target is then the initial one, returned intact.
+    assert [(r["at_step"], r["to_step"]) for r in kept.rollbacks] == [(2, 0), (0, 0)]
     assert kept.completed_steps == 0 and kept.history == []
     np.testing.assert_allclose(kept.mel, np.maximum(mels[0], 1e-6), rtol=1e-5)
 
