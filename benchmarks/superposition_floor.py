@@ -1,4 +1,4 @@
-"""The superposition share that the ambience itself scores: a floor for the transfer.
+"""The superposition share that the ambience itself scores: a reference point, not a floor.
 
 Issue 10 asks for a superposition share <= 0.50 (``amnst_lib.metrics.superposition_share``:
 how much of the output's magnitude STFT is a non-negative mix ``a |content| + b |style|``).
@@ -15,6 +15,10 @@ median per ambience and over all pairs.
     python benchmarks/superposition_floor.py --audio-dir ../shared/audio
 
 No transfer runs; it takes seconds.
+
+It is not a lower bound for a transfer: an output can be unlike both clips' magnitudes,
+which another stretch of the ambience is not (the water-fountain pairs' transfers score
+0.28-0.31 against that ambience's own 0.375; ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
