@@ -407,19 +407,21 @@ class _Problem:
         self.content_layers, self.style_layers = session.content_layers, session.style_layers
         self.starts_by_grid = starts_by_grid
         batch = cfg.batch_segments
+        #: (start, count) network calls per grid, the same every step.
+        self.batches_by_grid = {g: list(_batches(starts, batch, seg)) for g, starts in starts_by_grid.items()}
         # Content normaliser: the content's own mean square activation per layer.
         if self.content_layers:
             acc = np.zeros(len(self.content_layers))
             starts = starts_by_grid[0]
-            for start, nb in _batches(starts, batch, seg):
+            for start, nb in self.batches_by_grid[0]:
                 feats = session.content_net(_windows(session.content_canvas, start, nb, seg), training=False)
                 feats = feats if isinstance(feats, (list, tuple)) else [feats]
                 acc += [float(tf.reduce_sum(tf.reduce_mean(f * f, axis=[1, 2, 3]))) for f in feats]
             session.content_norm.assign((acc / len(starts) + 1e-12).astype(np.float32))
-        self.content_cache = self._cache_content_features(session.model, batch)
+        self.content_cache = self._cache_content_features(session.model)
         self.step_fn = session.step
 
-    def _cache_content_features(self, model, batch: int) -> dict:
+    def _cache_content_features(self, model) -> dict:
         """The content's features per (start, count) window batch, if they fit the budget.
 
         They are the same every step; caching them saves a forward pass of the content
@@ -435,8 +437,8 @@ class _Problem:
             return {}
         cache = {}
         canvas = self.session.content_canvas
-        for starts in self.starts_by_grid.values():
-            for start, nb in _batches(starts, batch, self.seg):
+        for batches in self.batches_by_grid.values():
+            for start, nb in batches:
                 feats = self.session.content_net(_windows(canvas, start, nb, self.seg), training=False)
                 cache[(start, nb)] = tuple(feats if isinstance(feats, (list, tuple)) else [feats])
         return cache
@@ -676,7 +678,7 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
         starts = starts_by_grid[grid]
         total = content = style = 0.0
         grad = None
-        for start, nb in _batches(starts, cfg.batch_segments, seg):
+        for start, nb in problem.batches_by_grid[grid]:
             t, c, s, g = problem.step_fn(var, tf.constant(start, tf.int32), tf.constant(nb, tf.int32), log_param,
                                          problem.content_cache.get((start, nb)))
             total += float(t)
