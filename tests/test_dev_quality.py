@@ -95,3 +95,42 @@ def test_another_stretch_of_a_steady_noise_is_not_a_mix_below_the_rayleigh_floor
     itself, mix = float(last[-2]), float(last[-1])
     assert abs(itself - (np.pi / 4) ** 2) < 0.03, itself
     assert mix > 0.9, mix
+
+
+def test_superposition_bounds_ideal_filter_and_ambience_factors_have_known_answers():
+    """superposition_bounds.py's constructions on cases with known answers: a style that is
+    the content at half the amplitude asks for G = 0.5 at every bin (so 'equalised, exact'
+    is the content at half amplitude and scores 1, a plain scaling); a steady white noise
+    has flat envelopes (gain ~ 1 everywhere) and a grain of unit RMS per bin; pushing the
+    filter past a tilted style lowers the share, as the README's table says."""
+    import numpy as np
+
+    from amnst_lib.metrics import superposition_share
+
+    bounds = _bench("superposition_bounds")
+    sr = bounds.SR
+    rng = np.random.default_rng(1)
+    t = np.arange(3 * sr) / sr
+    content = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 330 * t)
+               + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    g = bounds.ideal_gain(content, 0.5 * content)
+    assert np.allclose(g, 0.5, rtol=1e-3)
+    noise = (0.1 * rng.standard_normal(len(t))).astype(np.float32)
+    env = bounds.envelope_gain(noise, 1.0)
+    assert env.shape[0] == 1 + bounds.N_FFT // 2
+    inner = env[:, 4:-4]  # frames away from the clip's edges
+    assert abs(float(np.median(np.log(inner)))) < 0.05 and np.percentile(inner, 95) < 1.6
+    grain = bounds.grain_gain(noise)
+    assert np.allclose(np.sqrt(np.mean(grain ** 2, axis=1)), 1.0, atol=1e-3)
+    built = bounds.constructions(content, 0.5 * content, noise)
+    assert set(built) == set(bounds.CONSTRUCTIONS)
+    assert all(len(y) == len(content) for y in built.values())
+    assert np.allclose(built["equalised, exact"], 0.5 * content, atol=2e-3)
+    assert superposition_share(built["equalised, exact"], content, 0.5 * content) > 0.999
+    # A tilted style (the content's 330 Hz partial at 4x): the filter's spread grows with its power.
+    tilted = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.8 * np.sin(2 * np.pi * 330 * t)
+              + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    built = bounds.constructions(content, tilted, noise)
+    shares = [superposition_share(built[k], content, tilted)
+              for k in ("equalised, exact", "over-equalised (power 1.5)", "over-equalised (power 2)")]
+    assert shares[0] > shares[1] > shares[2], shares
