@@ -360,7 +360,10 @@ def reconstruct(mel_store: Store, n_frames: int, y_content: np.ndarray, n_sample
     for index, c0 in enumerate(range(0, n_frames, core)):
         c1 = min(c0 + core, n_frames)
         f0, f1 = max(0, c0 - ctx), min(n_frames, c1 + ctx)
-        y = piece(f0, f1, index, (f1 - f0 - 1) * hop + 1)
+        length = (f1 - f0 - 1) * hop + 1
+        if f1 == n_frames:  # the last piece: on to the last sample asked for (full_length)
+            length = max(length, n_samples - f0 * hop)
+        y = piece(f0, f1, index, length)
         start = f0 * hop
         if pending is not None:
             p_start, p = pending

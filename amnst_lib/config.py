@@ -276,6 +276,13 @@ class ReconstructionConfig(_Settings):
         from the content's STFT phase, which keeps the exact pitch of its harmonics
         (chroma kept 0.87 -> 0.92 at equal style, ``benchmarks/README.md``), or from a
         random phase, as the original (librosa's ``mel_to_audio``) did.
+    full_length : bool
+        Write every sample of the content: the written WAV is exactly as long as the
+        content (or its ``max_seconds``). The last samples after the last frame's centre
+        (fewer than ``hop_length``) are rebuilt from that frame, whose window reaches
+        ``n_fft / 2`` past its centre. ``False``: stop at the last frame's centre, up to
+        ``hop_length - 1`` samples (11.6 ms) short, so a 3-s clip played as 0:02 (every
+        run before the option; records without the field re-run that way).
     """
 
     n_iter: int = 128
@@ -283,12 +290,14 @@ class ReconstructionConfig(_Settings):
     seed: int = 0
     peak_dbfs: float = -1.0
     init_phase: str = "content"
+    full_length: bool = True
 
     def __post_init__(self):
         _check(isinstance(self.n_iter, int) and self.n_iter >= 1, f"n_iter must be an integer >= 1, got {self.n_iter!r}")
         _check(0 <= self.momentum < 1.0 + 1e-9, f"momentum must be in [0, 1], got {self.momentum!r}")
         _check(self.init_phase in PHASE_INITS, f"init_phase must be one of {PHASE_INITS}, got {self.init_phase!r}")
         _check(-60 <= self.peak_dbfs <= 0, f"peak_dbfs must be in [-60, 0], got {self.peak_dbfs!r}")
+        _check(isinstance(self.full_length, bool), f"full_length must be True or False, got {self.full_length!r}")
 
 
 @dataclass(frozen=True)
@@ -365,10 +374,13 @@ def _reconstruction_record(record: dict | None) -> dict:
 
     Records written before ``init_phase`` existed (they have ``n_iter`` but no
     ``init_phase``) started Griffin-Lim from a random phase; re-running one must do so too.
+    Records written before ``full_length`` stopped at the last frame's centre.
     """
     record = dict(record or {})
     if record and "init_phase" not in record:
         record["init_phase"] = "random"
+    if record and "full_length" not in record:
+        record["full_length"] = False
     return record
 
 

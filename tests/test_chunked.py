@@ -70,7 +70,8 @@ def test_a_short_track_gives_exactly_the_whole_signal_result(clips, net):
     phase = stft_phase(yc, a, r.seed)
     mel = style_transfer(mel_spectrogram(yc, a), mel_spectrogram(ys, a), model, t, a, progress=False,
                          init_phase=phase).mel
-    n = min(len(yc), (mel.shape[1] - 1) * a.hop_length + 1)
+    assert r.full_length
+    n = len(yc)  # every sample of the content (ReconstructionConfig.full_length)
     expected = peak_normalize(griffin_lim(mel_to_stft(mel, a), a, r, length=n, init_phase=phase), r.peak_dbfs)
     run = run_transfer(clips["content"], clips["style"], config=FAST, progress=False, model=model)
     assert run.output.shape == expected.shape
@@ -132,6 +133,10 @@ def test_chunked_griffin_lim_matches_the_whole_signal_one(tmp_path):
     assert len(pieces) == len(y) and peak == pytest.approx(np.max(np.abs(pieces)))
     sc_whole, sc_pieces = spectral_convergence(S, whole, a), spectral_convergence(S, pieces, a)
     assert sc_pieces < sc_whole + 0.01, (sc_pieces, sc_whole)  # measured: equal to 0.001
+    # The samples after the last frame's centre are rebuilt by the last piece, not padded.
+    tail = slice((mel.shape[1] - 1) * a.hop_length + 1, len(y))
+    assert len(y) - tail.start > 50
+    assert np.corrcoef(pieces[tail], whole[tail])[0, 1] > 0.9
     store.close()
     out.close()
     assert list(tmp_path.iterdir()) == []
@@ -158,3 +163,34 @@ def test_chunks_share_one_compiled_step_and_update(clip20, monkeypatch):
     assert len(seen) == 3 and sessions[0] is not None and all(s is sessions[0] for s in sessions)
     # Traced during the first chunk only (the last, shorter chunk is padded to its length).
     assert seen[0][1]["update"] == 1 and seen[-1][1] == seen[0][1], [t for _, t in seen]
+
+
+def test_the_written_wav_has_every_sample_of_the_content_and_old_records_stop_short(clips, tmp_path):
+    """``ReconstructionConfig.full_length``: the WAV is exactly as long as the content, its
+    last samples (after the last frame's centre) rebuilt, not silent; a record written before
+    the option re-runs as it ran, stopping at the last frame's centre (a 3-s clip played as 0:02)."""
+    import soundfile as sf
+
+    from amnst_lib.audio import load_audio
+
+    n = len(load_audio(clips["content"]))
+    hop = FAST.analysis.hop_length
+    short = (n // hop) * hop + 1  # the last frame's centre, + 1
+    assert n - short > 0
+    run = run_transfer(clips["content"], clips["style"], tmp_path / "new", config=FAST, progress=False)
+    assert sf.info(str(tmp_path / "new" / "output.wav")).frames == n == len(run.output)
+    tail = run.output[short:]
+    assert np.sqrt(np.mean(tail ** 2)) > 0.01 * np.sqrt(np.mean(run.output ** 2))
+    rec = json.loads((tmp_path / "new" / "run.json").read_text())
+    assert rec["config"]["reconstruction"]["full_length"] is True
+    old = dict(rec["config"])
+    old["reconstruction"] = {k: v for k, v in old["reconstruction"].items() if k != "full_length"}
+    again = RunConfig.from_dict(old)
+    assert again.reconstruction.full_length is False
+    rerun = run_transfer(clips["content"], clips["style"], config=again, progress=False)
+    assert len(rerun.output) == short
+    # The same waveform but for the end: Griffin-Lim carries the last frames' change a few
+    # frames back (measured: the first 129943 of 132097 samples equal, here).
+    keep = short - 8192
+    np.testing.assert_allclose(rerun.output[:keep], run.output[:keep], atol=1e-6)
+    assert np.max(np.abs(rerun.output[keep:] - run.output[keep:short])) > 1e-3
