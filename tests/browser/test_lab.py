@@ -69,6 +69,14 @@ def page(lab):
         yield p
 
 
+def _ci_seconds() -> float:
+    """The clip length notebook 03 runs with in CI (its ``max_seconds`` CI parameter)."""
+    import nbformat
+
+    nb = nbformat.read(str(L.ROOT / "notebooks" / NB03), as_version=4)
+    return float(nb.metadata["amnst"]["ci_parameters"]["max_seconds"])
+
+
 def _form(page):
     return page.locator(".amnst-form").first
 
@@ -98,6 +106,14 @@ def _assert_result_shown(page, style_stem: str, steps: int) -> None:
     assert results.locator("pre", has_text="chroma").count() == 0, "quality figures as a <pre> block"
     summary = results.inner_text()
     assert style_stem in summary and f"{steps} steps" in summary, summary[:400]
+    # The output plays exactly the clip's length, the CI's max_seconds of bundled clips that
+    # are longer: every sample is written (it used to stop 4.6 ms short, 2.995 s, shown as
+    # 0:02). Content and style players come first, the output last.
+    durations = results.evaluate("""root => Promise.all([...root.querySelectorAll('audio')].map(a =>
+        a.readyState >= 1 && isFinite(a.duration) ? a.duration : new Promise(ok => {
+            a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true}); a.load(); })))""")
+    print("players (s):", durations)
+    assert abs(durations[-1] - _ci_seconds()) < 0.0005, (durations, _ci_seconds())
 
 
 def test_03_runs_all_cells_and_the_form_works(lab, page):
