@@ -29,8 +29,9 @@ SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif")
 SILENCE_DBFS = -80.0
 
 #: Shortest clip accepted, in seconds: the one minimum, checked at load. Every later stage
-#: works at this length (the quality figures need 0.15 s of output, and an output is up to
-#: one hop shorter than its content).
+#: works at this length (the quality figures need 0.15 s of output, and an output may be
+#: up to one hop shorter than its content: one re-run from a record written before
+#: ``ReconstructionConfig.full_length``, or one cut by ``segments_to_reconstruct``).
 MIN_SECONDS = 0.2
 
 

@@ -282,7 +282,9 @@ class ReconstructionConfig(_Settings):
         (fewer than ``hop_length``) are rebuilt from that frame, whose window reaches
         ``n_fft / 2`` past its centre. ``False``: stop at the last frame's centre, up to
         ``hop_length - 1`` samples (11.6 ms) short, so a 3-s clip played as 0:02 (every
-        run before the option; records without the field re-run that way).
+        run before the option; records without the field re-run that way). A run cut
+        short on purpose (``TransferConfig.max_segments``, ``segments_to_reconstruct``)
+        stops at its last frame's centre either way.
     """
 
     n_iter: int = 128

@@ -88,7 +88,8 @@ def test_one_minimum_length_checked_at_load_naming_the_file(tmp_path):
     with pytest.raises(AudioFileError, match=r"blip.wav: only 0.100 s long; at least 0.2 s"):
         load_audio(short)
     # Every later stage works at the minimum: the quality figures need 0.15 s of OUTPUT,
-    # which is up to one hop shorter than the content.
+    # which may be up to one hop shorter than the content (an old record's re-run, without
+    # ReconstructionConfig.full_length).
     from amnst_lib.metrics import MIN_SAMPLES
 
     n = int(np.ceil(MIN_SECONDS * 22050))
