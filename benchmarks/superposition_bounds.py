@@ -41,7 +41,6 @@ in ``benchmarks/README.md`` ("How low can the superposition share go?").
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -54,8 +53,8 @@ from scipy.ndimage import uniform_filter, uniform_filter1d  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
 from amnst_lib.metrics import HOP_LENGTH, N_FFT, evaluate  # noqa: E402
-from bench_quality import ROOT, SHORT, add_pair_arguments, pairs_from_args  # noqa: E402
-from superposition_floor import other_stretch  # noqa: E402
+from bench_quality import SHORT  # noqa: E402
+from superposition_floor import other_stretch, parse_pairs  # noqa: E402
 
 SR = 22050
 COLUMNS = ("chroma_similarity", "mfcc_gap_closed", "random_gram_gap_closed", "superposition",
@@ -150,23 +149,19 @@ def constructions(content: np.ndarray, style: np.ndarray, ambience: np.ndarray) 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_pair_arguments(p, ROOT / "data" / "examples")
-    p.add_argument("--seconds", type=float, default=10.0)
-    args = p.parse_args(argv)
-    pairs = pairs_from_args(p, args, ROOT / "data" / "examples")
+    pairs, seconds = parse_pairs(argv, __doc__.split("\n\n")[0])
     scores = {name: [] for name in CONSTRUCTIONS}
     for content_path, style_path in pairs:
-        content = load_audio(content_path, sr=SR, max_seconds=args.seconds)
-        style = load_audio(style_path, sr=SR, max_seconds=args.seconds)
-        built = constructions(content, style, other_stretch(style_path, args.seconds))
+        content = load_audio(content_path, sr=SR, max_seconds=seconds)
+        style = load_audio(style_path, sr=SR, max_seconds=seconds)
+        built = constructions(content, style, other_stretch(style_path, seconds))
         for name in CONSTRUCTIONS:
             m = evaluate(built[name], content, style, SR)
             scores[name].append([m[k] for k in COLUMNS])
         print(f"{content_path.stem[:29]} x {style_path.stem[:28]}: "
               f"superposition {scores['equalised'][-1][3]:.3f} equalised, "
               f"{scores['x ambience grain'][-1][3]:.3f} grain", flush=True)
-    print(f"\npairs: {len(pairs)}  seconds: {args.seconds}  (medians; last column: worst pair's chroma)")
+    print(f"\npairs: {len(pairs)}  seconds: {seconds}  (medians; last column: worst pair's chroma)")
     print(f"{'construction':34s} " + " ".join(f"{SHORT[k]:>9s}" for k in COLUMNS) + "  worst chroma")
     for name in CONSTRUCTIONS:
         a = np.asarray(scores[name])

@@ -51,18 +51,24 @@ def other_stretch(path: Path, seconds: float) -> np.ndarray:
     return whole[start:start + n]
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_pairs(argv, description: str) -> tuple[list[tuple[Path, Path]], float]:
+    """The pairs (``--audio-dir`` / ``--split --part`` / ``--pairs``) and ``--seconds`` of a
+    script that builds outputs without a transfer (this one, ``superposition_bounds.py``)."""
+    p = argparse.ArgumentParser(description=description)
     add_pair_arguments(p, ROOT / "data" / "examples")
     p.add_argument("--seconds", type=float, default=10.0)
     args = p.parse_args(argv)
-    pairs = pairs_from_args(p, args, ROOT / "data" / "examples")
+    return pairs_from_args(p, args, ROOT / "data" / "examples"), args.seconds
+
+
+def main(argv=None) -> int:
+    pairs, seconds = parse_pairs(argv, __doc__.split("\n\n")[0])
     rows = []
     print(f"{'pair':60s} {'ambience itself':>15s} {'mix':>6s}")
     for content_path, style_path in pairs:
-        content = load_audio(content_path, sr=SR, max_seconds=args.seconds)
-        style = load_audio(style_path, sr=SR, max_seconds=args.seconds)
-        itself = superposition_share(other_stretch(style_path, args.seconds), content, style)
+        content = load_audio(content_path, sr=SR, max_seconds=seconds)
+        style = load_audio(style_path, sr=SR, max_seconds=seconds)
+        itself = superposition_share(other_stretch(style_path, seconds), content, style)
         mix = superposition_share(plain_mix(content, style), content, style)
         rows.append((style_path.stem, itself, mix))
         print(f"{content_path.stem[:29] + ' x ' + style_path.stem[:28]:60s} {itself:15.3f} {mix:6.3f}")
