@@ -127,17 +127,15 @@ def constructions(content: np.ndarray, style: np.ndarray, ambience: np.ndarray) 
     spec = _stft(content)
     exact, smooth = ideal_gain(content, style), ideal_gain(content, style, smooth_bins=9)
     eq = _unit_rms(_istft(smooth[:, None] * spec, n))
-    other = _unit_rms(np.resize(ambience, n))
-    t = min(spec.shape[1], _stft(other).shape[1])
-    spec_t = spec[:, :t]
+    other = _unit_rms(np.resize(ambience, n))  # n samples: the content's frames exactly
     out = {"equalised, exact": _istft(exact[:, None] * spec, n), "equalised": eq}
     for share in (0.20, 0.35):
         out[f"+ ambience {share:.0%}"] = np.sqrt(1 - share) * eq + np.sqrt(share) * other
-    for depth in (1.0, 1.5):
-        out[f"x ambience envelopes (depth {depth:g})"] = _istft(
-            smooth[:, None] * spec_t * envelope_gain(other, depth)[:, :t], n)
-    out["x ambience grain"] = _istft(smooth[:, None] * spec_t * grain_gain(other)[:, :t], n)
-    stacked = _unit_rms(_istft(exact[:, None] * spec_t * envelope_gain(other, 1.5)[:, :t], n))
+    envelopes = {depth: envelope_gain(other, depth) for depth in (1.0, 1.5)}
+    for depth, env in envelopes.items():
+        out[f"x ambience envelopes (depth {depth:g})"] = _istft(smooth[:, None] * spec * env, n)
+    out["x ambience grain"] = _istft(smooth[:, None] * spec * grain_gain(other), n)
+    stacked = _unit_rms(_istft(exact[:, None] * spec * envelopes[1.5], n))
     out["exact x envelopes 1.5"] = stacked
     for share in (0.15, 0.20):
         out[f"exact x envelopes 1.5 + ambience {share:.0%}"] = np.sqrt(1 - share) * stacked + np.sqrt(share) * other
