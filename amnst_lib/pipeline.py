@@ -329,11 +329,11 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         phase_started("analysing the inputs (mel spectrograms)")
         t1 = time.perf_counter()
         style_mel = mel_spectrogram(y_style, a)
-        n_frames = chunked.n_frames_of(len(y_content), a)
+        n_frames = n_all = chunked.n_frames_of(len(y_content), a)
         if t_cfg.max_segments is not None:
             n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
         n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)
-        if r_cfg.full_length and n_out == chunked.n_frames_of(len(y_content), a):
+        if r_cfg.full_length and n_out == n_all:
             n_samples = len(y_content)  # every sample of the content (ReconstructionConfig.full_length)
         else:
             n_samples = max(min(len(y_content), (n_out - 1) * a.hop_length + 1), a.hop_length)
