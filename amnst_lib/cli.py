@@ -101,7 +101,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
                    help="feature layers for content, by name or index in the chosen network (a wrong name "
-                        "lists them). Texture network: 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail, 5 harmony, 6 dbbands, 7 linbands "
+                        "lists them). Texture network: 0 mel, 1 logmel, 2 bands, 3 wide, 4 detail, 5 harmony, 6 dbbands, 7 linbands, 8 pitch, 9 flux "
                         f"(default {_names(d.content_layers)}). Genre CNN: 0 identity, 1 batchnorm1, "
                         f"2 conv1, 3 pool1, 4 conv2, ... 16 conv8, 17 pool8 (original {_names(o.content_layers)})")
     g.add_argument("--style-layers", type=_layers, metavar="L,L",

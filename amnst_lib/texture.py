@@ -15,6 +15,10 @@ design on the transfer's own input (a magnitude mel spectrogram, shape
     -> "harmony": the detail within chroma's pitch range (to C8)
     "mel" -> "dbbands": log(mel + 1e-4) (an 80 dB range, as MFCCs' dB), bands averaged
     "mel" -> "linbands": the magnitude itself, bands averaged (where the energy lies)
+    "mel" -> "pitch": the magnitude folded onto the 12 pitch classes of each octave from C3
+        to C8, each octave's 12 values scaled to unit length in every frame (the notes in
+        their octaves, blind to each octave's level)
+    "dbbands" -> "flux": each frame's rise in log level, averaged over the bands (onsets)
 
 Its weights are fixed by ``seed`` alone: nothing is trained or loaded.
 """
@@ -28,10 +32,21 @@ from .config import AnalysisConfig
 from .errors import LayerError, ParameterError
 
 #: Feature layers in depth order.
-TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands")
+TEXTURE_LAYERS = ("mel", "logmel", "bands", "wide", "detail", "harmony", "dbbands", "linbands", "pitch", "flux")
 
 #: Top of the pitch range that chroma reads (CQT from C1 over 7 octaves: C8, 4186 Hz).
 PITCH_TOP_HZ = 4186.0
+
+#: Bottom of the ``pitch`` layer: C3. Each octave block runs from C to B.
+PITCH_BOTTOM_HZ = 130.8128
+
+#: Spread (standard deviation, in semitones) of a mel band's weight over pitch classes.
+PITCH_SPREAD_SEMITONES = 0.5
+
+#: Added to each octave's norm before dividing (magnitude-mel units; a normal-level clip's
+#: mel magnitudes lie around 0.01-10): a nearly silent octave stays near zero instead of
+#: being blown up to unit length.
+PITCH_EPS = 0.01
 
 #: Model name by which the transfer recognises this network.
 NAME = "texture_net"
@@ -107,7 +122,70 @@ def build_texture_network(analysis: AnalysisConfig = AnalysisConfig(), seed: int
     # Bands on a linear scale: where the energy is, as a near-linear log(1 + mel) sees it
     # (the random-Gram metric's view); matching their statistics moves the loud parts.
     linbands = pool_bands(banded, "linbands")
-    return keras.Model(inp, [out, detail, harmony, dbbands, linbands], name=NAME)
+    # The notes in their octaves: a chromagram per octave, each octave unit length per frame.
+    # A frame's loudness, each octave's level in it and any filter flat within an octave
+    # change nothing here; moving a note to another pitch class or another octave does.
+    # As a content layer it holds melody and harmony and leaves level, envelope and texture
+    # to the style (benchmarks/README.md, "A pitch content layer").
+    fold = keras.ops.convert_to_tensor(pitch_matrix(analysis))
+    n_octaves = fold.shape[1] // 12
+
+    def per_octave_unit(t):
+        c = keras.ops.reshape(keras.ops.tensordot(t, fold, axes=1), (-1, 1, frames, n_octaves, 12))
+        c = c / (keras.ops.sqrt(keras.ops.sum(c * c, axis=-1, keepdims=True)) + PITCH_EPS)
+        return keras.ops.reshape(c, (-1, 1, frames, n_octaves * 12))
+
+    pitch = keras.layers.Lambda(per_octave_unit, name="pitch")(banded)
+    # The onsets: each frame's rise in log level, averaged over the bands (an onset-strength
+    # envelope). The pitch layer is blind to level, so without this the style's statistics
+    # were free to smear the rhythm (benchmarks/README.md, "A pitch content layer").
+    flux = keras.layers.Lambda(positive_flux, name="flux")(dbbands)
+    return keras.Model(inp, [out, detail, harmony, dbbands, linbands, pitch, flux], name=NAME)
+
+
+def positive_flux(t):
+    """Onset strength of log-level bands: (b, 1, T, c) -> (b, 1, T, 1).
+
+    ``mean_c max(0, t[..., i, c] - t[..., i - 1, c])``, and 0 at the first frame. On
+    ``dbbands`` (natural log) a tenfold rise in every band reads ln 10 = 2.30 at the frame
+    where it happens; a fall reads 0; a fixed gain per band changes nothing.
+    """
+    rise = keras.ops.maximum(t[:, :, 1:, :] - t[:, :, :-1, :], 0.0)
+    rise = keras.ops.mean(rise, axis=-1, keepdims=True)
+    return keras.ops.concatenate([keras.ops.zeros_like(rise[:, :, :1, :]), rise], axis=2)
+
+
+def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float = PITCH_BOTTOM_HZ,
+                 top_hz: float = PITCH_TOP_HZ, spread: float = PITCH_SPREAD_SEMITONES) -> np.ndarray:
+    """Folding of mel bands onto pitch classes, one block of 12 columns per octave.
+
+    Each mel band's centre frequency, as semitones above C0 (16.352 Hz), gives it a weight
+    on each pitch class: a Gaussian of ``spread`` semitones of the circular distance. The
+    band belongs to the octave (C to B) of its nearest semitone; bands outside
+    ``[bottom_hz, top_hz]`` weigh nothing.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, 12 * n_octaves), float32
+        ``mel_frame @ matrix`` is the frame's chromagram per octave; column ``12 * o + p``
+        is pitch class ``p`` (0 = C, 9 = A) of octave ``o`` above ``bottom_hz``.
+        ``n_octaves = round(log2(top_hz / bottom_hz))``: 5 for C3 to C8 (C3-B3, ..., C7-B7;
+        the bands nearest C8 itself fall in no block).
+    """
+    import librosa
+
+    f = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2)
+    c0 = librosa.note_to_hz("C0")
+    semis = 12 * np.log2(np.maximum(f, 1.0) / c0)
+    distance = (semis[:, None] - np.arange(12)[None, :] + 6) % 12 - 6
+    weight = np.exp(-0.5 * (distance / spread) ** 2)
+    octave = np.floor((semis - 12 * np.log2(bottom_hz / c0) + 0.5) / 12).astype(int)
+    n_octaves = int(round(np.log2(top_hz / bottom_hz)))
+    inside = (f >= bottom_hz) & (f <= top_hz)
+    out = np.zeros((len(f), 12 * n_octaves))
+    for o in range(n_octaves):
+        out[:, 12 * o:12 * (o + 1)] = weight * (inside & (octave == o))[:, None]
+    return out.astype(np.float32)
 
 
 def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:

@@ -23,7 +23,7 @@ def test_texture_network_shapes_and_layers(tnet):
     feats = transfer._extractor(tnet, TEXTURE_LAYERS)(x)
     shapes = [tuple(f.shape) for f in feats]
     assert shapes == [(2, 384, 431, 1), (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 64), (2, 1, 431, 384),
-                      (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 128)]
+                      (2, 1, 431, 384), (2, 1, 431, 128), (2, 1, 431, 128), (2, 1, 431, 60), (2, 1, 431, 1)]
     assert float(np.min(feats[3])) >= 0  # "wide" is ReLU
 
 
@@ -203,6 +203,57 @@ def test_harmony_layer_keeps_only_the_pitch_range():
     x = np.random.default_rng(2).random((1, *A.input_shape)).astype(np.float32)
     detail, harmony = (np.asarray(t)[0, 0] for t in transfer._extractor(tnet, ["detail", "harmony"])(x))
     np.testing.assert_allclose(harmony, detail * mask, rtol=1e-5, atol=1e-6)
+
+
+def _tone_mel(hz: float, level: float = 10.0, floor: float = 0.0) -> np.ndarray:
+    """(1, n_mels, frames, 1) magnitude mel: one band (nearest ``hz``) at ``level`` in every frame."""
+    import librosa
+
+    f = librosa.mel_frequencies(n_mels=A.n_mels, fmax=A.sr / 2)
+    x = np.full((1, *A.input_shape), floor, dtype=np.float32)
+    x[0, int(np.argmin(np.abs(f - hz))), :, 0] = level
+    return x
+
+
+def test_pitch_layer_holds_the_notes_in_their_octaves_and_nothing_else():
+    from amnst_lib.texture import pitch_matrix
+
+    assert pitch_matrix(A).shape == (A.n_mels, 60)  # C3..B7: five octave blocks of 12
+    tnet = build_texture_network(A, seed=0, n_filters=8)
+    pitch = transfer._extractor(tnet, ["pitch"])
+    p = lambda x: np.asarray(pitch(x))[0, 0]  # noqa: E731  (frames, 60)
+    a4 = p(_tone_mel(440.0))
+    # A4 lies in the second octave block (C4..B4): pitch class A (9) leads it, unit length.
+    block = a4[:, 12:24]
+    assert np.all(np.argmax(block, axis=1) == 9)
+    np.testing.assert_allclose(np.linalg.norm(block, axis=1), 1.0, atol=2e-3)
+    assert np.abs(np.delete(a4, np.s_[12:24], axis=1)).max() < 1e-3  # the other octaves ~silent
+    # Blind to each frame's loudness and to a gain that is flat within an octave ...
+    import librosa
+
+    f = librosa.mel_frequencies(n_mels=A.n_mels, fmax=A.sr / 2)
+    octave_gain = 10.0 ** np.floor(np.log2(np.maximum(f, 1.0) / 130.8128))[:, None]
+    frame_gain = np.random.default_rng(3).uniform(0.5, 4.0, A.segment_frames)[None, :]
+    x = _tone_mel(440.0) + 0.5 * _tone_mel(659.3)  # A4 and E5, in two octave blocks
+    np.testing.assert_allclose(p(x * (octave_gain * frame_gain)[None, :, :, None]), p(x), atol=2e-3)
+    # ... but not to the same note an octave up, nor to another note.
+    assert np.abs(p(_tone_mel(880.0)) - a4).max() > 0.9
+    assert np.abs(p(_tone_mel(494.0)) - a4).max() > 0.5  # B4
+
+
+def test_flux_layer_is_the_onset_strength_of_the_bands():
+    tnet = build_texture_network(A, seed=0, n_filters=8)
+    flux = lambda x: np.asarray(transfer._extractor(tnet, ["flux"])(x))[0, 0, :, 0]  # noqa: E731
+    level = np.ones(A.segment_frames, dtype=np.float32)
+    level[100:] = 10.0  # a tenfold rise at frame 100 ...
+    level[300:] = 1.0  # ... and a fall at frame 300
+    band_gain = np.random.default_rng(4).uniform(0.5, 5.0, A.n_mels).astype(np.float32)
+    x = np.ones((1, *A.input_shape), dtype=np.float32) * level[None, None, :, None]
+    expected = np.zeros(A.segment_frames)
+    expected[100] = np.log(10.0)
+    np.testing.assert_allclose(flux(x), expected, atol=1e-3)
+    # A fixed gain per band (a filter) moves no onset.
+    np.testing.assert_allclose(flux(x * band_gain[None, :, None, None]), expected, atol=1e-3)
 
 
 def test_texture_network_refuses_band_counts_it_cannot_pool():
