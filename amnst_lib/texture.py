@@ -16,7 +16,7 @@ design on the transfer's own input (a magnitude mel spectrogram, shape
     "mel" -> "dbbands": log(mel + 1e-4) (an 80 dB range, as MFCCs' dB), bands averaged
     "mel" -> "linbands": the magnitude itself, bands averaged (where the energy lies)
     "mel" -> "pitch": the magnitude folded onto the 12 pitch classes of each octave from C3
-        to C8, each octave's 12 values scaled to unit length in every frame (the notes in
+        to B7, each octave's 12 values scaled to unit length in every frame (the notes in
         their octaves, blind to each octave's level)
     "dbbands" -> "flux": each frame's rise in log level, averaged over the bands (onsets)
 

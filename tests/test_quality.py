@@ -216,7 +216,7 @@ def _tone_mel(hz: float, level: float = 10.0, floor: float = 0.0) -> np.ndarray:
 
 
 def test_pitch_layer_holds_the_notes_in_their_octaves_and_nothing_else():
-    from amnst_lib.texture import pitch_matrix
+    from amnst_lib.texture import PITCH_BOTTOM_HZ, pitch_matrix
 
     assert pitch_matrix(A).shape == (A.n_mels, 60)  # C3..B7: five octave blocks of 12
     tnet = build_texture_network(A, seed=0, n_filters=8)
@@ -232,7 +232,7 @@ def test_pitch_layer_holds_the_notes_in_their_octaves_and_nothing_else():
     import librosa
 
     f = librosa.mel_frequencies(n_mels=A.n_mels, fmax=A.sr / 2)
-    octave_gain = 10.0 ** np.floor(np.log2(np.maximum(f, 1.0) / 130.8128))[:, None]
+    octave_gain = 10.0 ** np.floor(np.log2(np.maximum(f, 1.0) / PITCH_BOTTOM_HZ))[:, None]
     frame_gain = np.random.default_rng(3).uniform(0.5, 4.0, A.segment_frames)[None, :]
     x = _tone_mel(440.0) + 0.5 * _tone_mel(659.3)  # A4 and E5, in two octave blocks
     np.testing.assert_allclose(p(x * (octave_gain * frame_gain)[None, :, :, None]), p(x), atol=2e-3)
