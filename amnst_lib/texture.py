@@ -171,6 +171,13 @@ def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float =
         is pitch class ``p`` (0 = C, 9 = A) of octave ``o`` above ``bottom_hz``.
         ``n_octaves = round(log2(top_hz / bottom_hz))``: 5 for C3 to C8 (C3-B3, ..., C7-B7;
         the bands nearest C8 itself fall in no block).
+
+    Notes
+    -----
+    Below about E4 the default analysis (n_fft 1024: 21.5-Hz bins) cannot resolve
+    semitones, so a pure tone there spreads over its neighbours (a C4 sine leads at B3):
+    the low blocks hold the content's own blur. The band nearest ``bottom_hz`` may lie a
+    fraction of a semitone under it and then weighs nothing.
     """
     import librosa
 

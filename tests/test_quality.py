@@ -254,6 +254,14 @@ def test_flux_layer_is_the_onset_strength_of_the_bands():
     np.testing.assert_allclose(flux(x), expected, atol=1e-3)
     # A fixed gain per band (a filter) moves no onset.
     np.testing.assert_allclose(flux(x * band_gain[None, :, None, None]), expected, atol=1e-3)
+    # Each band's rise counts, a fall elsewhere does not cancel it: half the bands up
+    # tenfold and half down tenfold read ln 10 / 2 (a mean over bands taken before the
+    # rectification would read 0).
+    split = np.ones((1, *A.input_shape), dtype=np.float32)
+    split[0, : A.n_mels // 2, 100:] = 10.0
+    split[0, A.n_mels // 2:, 100:] = 0.1
+    expected[100] = np.log(10.0) / 2
+    np.testing.assert_allclose(flux(split), expected, atol=1e-3)
 
 
 def test_texture_network_refuses_band_counts_it_cannot_pool():
