@@ -124,6 +124,42 @@ def worst(values, key: str) -> float:
     return float(min(values) if METRIC_INFO[key].better == "higher" else max(values))
 
 
+def paired(base: dict[str, dict], other: dict[str, dict], key: str) -> tuple[float, int, int, int]:
+    """Pair-by-pair change of figure ``key`` from ``base`` to ``other`` (pair name -> figures).
+
+    Two medians over 16 pairs can differ by 0.02 only because the pairs near the middle
+    changed places, while most pairs moved the other way; the per-pair differences say
+    which way a setting moves each pair. Only pairs in both are compared.
+
+    Returns
+    -------
+    median_change : float
+        Median over the common pairs of ``other[p][key] - base[p][key]`` (its sign is the
+        figure's, not "better"). NaN with no common pair.
+    n_better, n_worse, n_pairs : int
+        Pairs where ``other`` is better / worse than ``base`` (by the figure's direction in
+        ``METRIC_INFO``; equal values count in neither), and the number of common pairs.
+    """
+    common = [p for p in base if p in other]
+    d = np.array([other[p][key] - base[p][key] for p in common], dtype=float)
+    sign = 1.0 if METRIC_INFO[key].better == "higher" else -1.0
+    return (float(np.median(d)) if d.size else float("nan"), int(np.sum(sign * d > 0)),
+            int(np.sum(sign * d < 0)), len(common))
+
+
+def format_paired(base: dict[str, dict], variants: dict[str, dict[str, dict]]) -> str:
+    """Lines of :func:`paired` for every column: per variant, ``median change better/worse``."""
+    lines = [f"{'paired against the first: median change, pairs better/worse':60s} "
+             + " ".join(f"{SHORT[c]:>13s}" for c in COLUMNS)]
+    for name, rows in variants.items():
+        cells = []
+        for c in COLUMNS:
+            med, up, down, n = paired(base, rows, c)
+            cells.append(f"{med:+7.3f} {up:2d}/{down:<2d}")
+        lines.append(f"{(name or '(default)'):60s} " + " ".join(f"{v:>13s}" for v in cells))
+    return "\n".join(lines)
+
+
 def plain_mix(content: np.ndarray, style: np.ndarray) -> np.ndarray:
     """Content plus style at equal RMS (style tiled or cut to the content's length)."""
     reps = int(np.ceil(len(content) / max(len(style), 1)))

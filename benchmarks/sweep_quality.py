@@ -17,7 +17,11 @@ parallel, ``--scheduler`` on a Dask cluster, ``--out DIR`` keeps the run folders
 ``--split FILE --part tuning|validation`` runs one half of a development set split by
 clip (see ``bench_quality.py``): choose settings on ``tuning``, report ``validation``.
 ``--pairs N`` runs only N pairs, evenly spread (a quick screen before a full row).
-``--json FILE`` also writes every pair's figures.
+``--json FILE`` also writes every pair's figures. With two variants or more, a last
+block compares each with the FIRST pair by pair: the median of the per-pair changes and
+how many pairs got better / worse (``bench_quality.paired``). A gap between two medians
+that most pairs do not share is the pairs near the middle changing places, not an effect.
+``benchmarks/paired_quality.py`` does the same for the ``--json`` files of two sweeps.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from amnst_lib.sweep import build_config, make_job, parse_overrides  # noqa: E40
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import (COLUMNS, ROOT, SHORT, add_engine_arguments, add_pair_arguments,  # noqa: E402
-                           pairs_from_args, run_jobs, worst)
+                           format_paired, pairs_from_args, run_jobs, worst)
 
 
 def parse_variant(text: str) -> RunConfig:
@@ -77,6 +81,10 @@ def main(argv=None) -> int:
         print(f"{'  worst pair':60s} " + " ".join(f"{v:9.3f}" for v in bad), flush=True)
         record += [{"variant": text, "pair": f"{c.stem} x {s.stem}", **{k: f[k] for k in COLUMNS}}
                    for (c, s), f in zip(pairs, figures)]
+    if len(args.variants) > 1:
+        by_variant = {text: {r["pair"]: r for r in record if r["variant"] == text} for text in args.variants}
+        first = args.variants[0]
+        print(format_paired(by_variant[first], {t: by_variant[t] for t in args.variants[1:]}))
     if args.json:
         args.json.write_text(json.dumps(record, indent=2) + "\n")
     return 0

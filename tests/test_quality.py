@@ -106,6 +106,50 @@ def test_plain_mix_baseline_is_at_equal_loudness():
     assert np.sqrt(np.mean(style_part ** 2)) == pytest.approx(np.sqrt(np.mean(c ** 2)), rel=1e-4)
 
 
+def _benchmark_module(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
+    """The median can rise while most pairs get better; the paired figures show it."""
+    import json
+
+    bench = _benchmark_module("bench_quality")
+    figs = lambda chroma, share: {c: 0.5 for c in bench.COLUMNS} | {"chroma_similarity": chroma,  # noqa: E731
+                                                                      "superposition": share}
+    base = {"a": figs(0.90, 0.40), "b": figs(0.90, 0.45), "c": figs(0.90, 0.55), "d": figs(0.90, 0.60),
+            "only in base": figs(0.0, 1.0)}
+    other = {"a": figs(1.00, 0.38), "b": figs(1.00, 0.58), "c": figs(0.85, 0.53), "d": figs(0.90, 0.58)}
+    # The median share rises (0.50 -> 0.555), yet three of the four pairs fell by 0.02.
+    assert np.median([o["superposition"] for o in other.values()]) > 0.5
+    med, better, worse, n = bench.paired(base, other, "superposition")
+    assert (med, better, worse, n) == (pytest.approx(-0.02), 3, 1, 4)  # lower is better
+    med, better, worse, n = bench.paired(base, other, "chroma_similarity")
+    assert (med, better, worse, n) == (pytest.approx(0.05), 2, 1, 4)  # higher is better; a tie is neither
+    table = bench.format_paired(base, {"x": other})
+    assert "-0.020  3/1" in table.splitlines()[1] and "+0.050  2/1" in table.splitlines()[1]
+
+    tool = _benchmark_module("paired_quality")
+    rows = [{"variant": v, "pair": p, **f} for v, d in (("", base), ("content_weight=5.0", other)) for p, f in d.items()]
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(SystemExit, match="holds 2 variants"):
+        tool.load_rows(path, None)
+    with pytest.raises(SystemExit, match="no variant 'cw=5'"):
+        tool.load_rows(path, "cw=5")
+    out = tool.compare(tool.load_rows(path, ""), tool.load_rows(path, "content_weight=5.0"))
+    assert out.splitlines()[0] == "4 common pairs (5 in base, 4 in other)"
+    share_line = next(line for line in out.splitlines() if line.startswith("superpos"))
+    assert share_line.split() == ["superpos", "0.500", "0.555", "-0.020", "3", "1"]
+
+
 def test_detail_layer_removes_the_envelope():
     from amnst_lib.texture import envelope_matrix
 
