@@ -8,6 +8,8 @@ from amnst_lib.config import PRESETS, AnalysisConfig, RunConfig, TransferConfig
 from amnst_lib.errors import LayerError, ParameterError
 from amnst_lib.texture import TEXTURE_LAYERS, build_texture_network, is_texture_network
 
+from .test_dev_quality import _bench
+
 
 A = AnalysisConfig()
 
@@ -91,13 +93,7 @@ def test_load_network_builds_the_configured_one():
 
 
 def test_plain_mix_baseline_is_at_equal_loudness():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
-    spec = importlib.util.spec_from_file_location("bench_quality", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench("bench_quality")
     rng = np.random.default_rng(0)
     c, s = rng.standard_normal(1000).astype(np.float32), 0.1 * rng.standard_normal(300).astype(np.float32)
     mix = bench.plain_mix(c, s)
@@ -106,22 +102,11 @@ def test_plain_mix_baseline_is_at_equal_loudness():
     assert np.sqrt(np.mean(style_part ** 2)) == pytest.approx(np.sqrt(np.mean(c ** 2)), rel=1e-4)
 
 
-def _benchmark_module(name):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
     """The median can rise while most pairs get better; the paired figures show it."""
     import json
 
-    bench = _benchmark_module("bench_quality")
+    bench = _bench("bench_quality")
     figs = lambda chroma, share: {c: 0.5 for c in bench.COLUMNS} | {"chroma_similarity": chroma,  # noqa: E731
                                                                       "superposition": share}
     base = {"a": figs(0.90, 0.40), "b": figs(0.90, 0.45), "c": figs(0.90, 0.55), "d": figs(0.90, 0.60),
@@ -136,7 +121,7 @@ def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
     table = bench.format_paired(base, {"x": other})
     assert "-0.020  3/1" in table.splitlines()[1] and "+0.050  2/1" in table.splitlines()[1]
 
-    tool = _benchmark_module("paired_quality")
+    tool = _bench("paired_quality")
     rows = [{"variant": v, "pair": p, **f} for v, d in (("", base), ("content_weight=5.0", other)) for p, f in d.items()]
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps(rows))
@@ -314,13 +299,7 @@ def test_texture_network_refuses_band_counts_it_cannot_pool():
 
 
 def test_sweep_variants_parse_into_run_configs():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sweep_quality.py"
-    spec = importlib.util.spec_from_file_location("sweep_quality", path)
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = _bench("sweep_quality")
     assert sweep.parse_variant("") == RunConfig()
     cfg = sweep.parse_variant("stats_layers=('bands', 'dbbands'),content_weight=2.0, rec.init_phase='random'")
     assert cfg.transfer == PRESETS["default"].replace(stats_layers=("bands", "dbbands"), content_weight=2.0)
