@@ -154,7 +154,7 @@ def format_paired(base: dict[str, dict], variants: dict[str, dict[str, dict]]) -
     for name, rows in variants.items():
         cells = []
         for c in COLUMNS:
-            med, up, down, n = paired(base, rows, c)
+            med, up, down, _ = paired(base, rows, c)
             cells.append(f"{med:+7.3f} {up:2d}/{down:<2d}")
         lines.append(f"{(name or '(default)'):60s} " + " ".join(f"{v:>13s}" for v in cells))
     return "\n".join(lines)

@@ -55,7 +55,7 @@ def compare(base: dict[str, dict], other: dict[str, dict]) -> str:
     lines = [f"{len(common)} common pairs ({len(base)} in base, {len(other)} in other)",
              f"{'figure':10s} {'base':>7s} {'other':>7s} {'median change':>14s} {'better':>7s} {'worse':>6s}"]
     for c in COLUMNS:
-        med, up, down, n = paired(base, other, c)
+        med, up, down, _ = paired(base, other, c)
         b = np.median([base[p][c] for p in common]) if common else float("nan")
         o = np.median([other[p][c] for p in common]) if common else float("nan")
         lines.append(f"{SHORT[c]:10s} {b:7.3f} {o:7.3f} {med:+14.3f} {up:7d} {down:6d}")
