@@ -89,7 +89,9 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                         f"{_names(d.style_layers)}; {d.iterations} iterations), chosen by "
                         "benchmarks/bench_quality.py. 'original' is the original notebook's form values on its "
                         "genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; "
-                        f"{o.iterations} iterations). "
+                        f"{o.iterations} iterations). 'ambience' takes on more of the ambience's timbre and "
+                        "keeps less of the melody (content pitch, flux; an equalised start; "
+                        "benchmarks/README.md, 'C4'). "
                         "Flags given here override the preset's values")
     p.add_argument("--network", choices=NETWORKS,
                    help="feature network: 'texture' (random by design; no trained weights) or 'genre_cnn' (the "

@@ -111,8 +111,9 @@ FORM_CSS = """<style>
 
 #: What each field means (the tooltip of its label in the form). * = filled by the preset.
 FIELD_HELP: dict[str, str] = {
-    "preset": '"default" (the tuned texture network) or "original" (the original form\'s values on its '
-              "genre CNN): fills every field marked * that is left None (see config.PRESETS)",
+    "preset": '"default" (the tuned texture network), "ambience" (more of the ambience\'s timbre, less of '
+              'the melody) or "original" (the original form\'s values on its genre CNN): fills every field '
+              "marked * that is left None (see config.PRESETS)",
     "network": '* "texture" or "genre_cnn"; differing from the preset\'s, the layers come from that '
                "network's preset",
     "audio_dir": "folder of audio files (the original's directory_path); empty: the bundled examples",

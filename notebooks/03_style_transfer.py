@@ -51,9 +51,11 @@ if IN_COLAB:
 # these values; headless (papermill) they alone drive the run. Fields set to None take the
 # preset's value: "default" is this project's tuned settings (the random-filter texture
 # network: content harmony, style bands + wide, level stats on bands + dbbands + linbands; 65 steps with a
-# consistency projection every 15), "original" the original form's values on
-# its genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; 100 steps).
-preset = "default"  # "default" or "original"
+# consistency projection every 15), "ambience" more of the ambience's timbre and less of
+# the melody (content pitch + flux, style Grams on logmel + wide, an equalised start, 62
+# steps), "original" the original form's values on its genre CNN (layers identity,
+# conv1 / conv2, conv4, conv6, conv8; 100 steps).
+preset = "default"  # "default", "ambience" or "original"
 network = None  # None: the preset's; "texture" or "genre_cnn" (its layers then come from that network's preset)
 audio_dir = ""  # folder of audio files; empty: the bundled examples (Drive: "/content/drive/MyDrive/...")
 content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its number in audio_dir
@@ -64,7 +66,7 @@ content_layers = None  # layer names or indices of the network: texture 0 mel, 1
 style_layers = None  #   genre CNN 0 identity, 2 conv1, 4 conv2, ... 16 conv8 (e.g. ["conv2", "conv4"])
 content_weight = None  # None: the preset's (default 3.3, original 50.0)
 style_weight = None  # (default 4.0, original 10.0)
-target_type = None  # content, style, zero, random, mix or equalized (both presets: content)
+target_type = None  # content, style, zero, random, mix or equalized (default, original: content; ambience: equalized)
 iterations_for_nst = None  # (default 65, original 100)
 initial_learning_rate = None  # 0: the optimiser's default, 0.02 (preset default 0.085, original 0)
 decay_steps = None  # (10)

@@ -51,6 +51,32 @@ def test_original_preset_gives_the_original_settings():
     assert form.to_run_config().transfer == t
 
 
+def test_ambience_preset_is_the_measured_c4_in_every_entry_point():
+    """The ``ambience`` preset is exactly the setting benchmarks/README.md measured as C4
+    (its figures are quoted in README), and the CLI, the form and a sweep all start from it."""
+    from amnst_lib.cli import build_parser, run_config_from_args
+    from amnst_lib.sweep import build_config
+
+    c4 = PRESETS["default"].replace(
+        init="equalized", iterations=62, stats_layers=("bands", "dbbands"), style_weight=32.0,
+        style_layers=("logmel", "wide"), content_layers=("pitch", "flux"))
+    a = PRESETS["ambience"]
+    assert a == c4 and a != PRESETS["default"]
+    cli = run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "ambience"]))
+    assert cli.transfer == a and cli.output.format == "follow"
+    assert build_config({"preset": "ambience"})[0].transfer == a
+    assert config_from_values({"preset": "ambience"}).transfer == a.replace(max_segments=5)
+    # Chosen in the form, its values fill the fields; back to "default", the default's return.
+    form = build_transfer_form()
+    form.controls["preset"].value = "ambience"
+    v = form.values()
+    assert (v["network"], v["content_layers"], v["style_layers"], v["target_type"], v["iterations_for_nst"],
+            v["style_weight"]) == ("texture", ["pitch", "flux"], ["logmel", "wide"], "equalized", 62, 32.0)
+    assert form.to_run_config().transfer == a.replace(max_segments=5)
+    form.controls["preset"].value = "default"
+    assert form.to_run_config().transfer == PRESETS["default"].replace(max_segments=5)
+
+
 def test_switching_preset_or_network_changes_the_layer_options():
     form = build_transfer_form()
     layer_names = [v for _, v in form.controls["content_layers"].options]
