@@ -384,8 +384,10 @@ class TransferForm:
             "weights_file": w.Text(value=str(init["weights_file"] or ""),
                                    placeholder="genre CNN only; empty: seeded random weights", layout=full),
             "segments_to_include": slider(w.IntSlider, "segments_to_include", 0, 24),
-            "content_layers": w.SelectMultiple(options=layer_options, rows=6, layout=full),
-            "style_layers": w.SelectMultiple(options=layer_options, rows=6, layout=full),
+            # One row per layer: every layer, and so every chosen one, is in view (with
+            # fewer rows a preset's deeper layers, e.g. pitch and flux, were selected out of sight).
+            "content_layers": w.SelectMultiple(options=layer_options, rows=len(layer_options), layout=full),
+            "style_layers": w.SelectMultiple(options=layer_options, rows=len(layer_options), layout=full),
             "content_weight": w.FloatLogSlider(value=_clamp(init["content_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
                                                step=0.1, layout=full, continuous_update=False),
             "style_weight": w.FloatLogSlider(value=_clamp(init["style_weight"], 1e-4, 1e4), base=10, min=-4, max=4,
@@ -444,8 +446,8 @@ class TransferForm:
         c["network"].observe(lambda change: self._apply_network(change["new"]), names="value")
         c["weights_file"].observe(lambda _change: self._check_combination(), names="value")
 
-        hint = w.HTML("<small>preset fills the fields marked * ('default': tuned texture network; 'original': "
-                      "the original's genre CNN). Numbers 0 mean 'all' (segments, seconds) or 'default' "
+        hint = w.HTML("<small>preset fills the fields marked * ('default': tuned texture network; 'ambience': "
+                      "more of the ambience, less of the melody; 'original': the original's genre CNN). Numbers 0 mean 'all' (segments, seconds) or 'default' "
                       "(learning rate). Hold Ctrl/Cmd to pick several layers. Hover over a name for its "
                       "meaning.</small>")
         hint.add_class("amnst-heading")
@@ -550,6 +552,7 @@ class TransferForm:
             control = self.controls[name]
             control.value = ()
             control.options = _layer_options(network)
+            control.rows = len(control.options)
             control.value = _layers(spec, network)
 
     def _apply_preset(self, name: str) -> None:

@@ -85,6 +85,7 @@ def test_switching_preset_or_network_changes_the_layer_options():
     form.controls["preset"].value = "original"  # as a user's choice does
     for name in ("content_layers", "style_layers"):
         assert [v for _, v in form.controls[name].options] == list(FEATURE_LAYERS)
+        assert form.controls[name].rows == len(FEATURE_LAYERS)  # every layer in view, chosen or not
     v = form.values()
     assert v["network"] == "genre_cnn" and v["content_layers"] == ["identity", "conv1"]
     assert v["iterations_for_nst"] == 100 and v["content_weight"] == pytest.approx(50.0)
