@@ -1,4 +1,4 @@
-"""Pair-by-pair comparison of two sweeps' ``--json`` files (``sweep_quality.py --json``).
+"""Pair-by-pair comparison of two sweeps' ``--json`` files (``sweep_quality.py`` or ``bench_quality.py``).
 
 Medians over 16 pairs are fragile: when the pairs near the middle change places, the
 median moves although most pairs moved the other way. This prints, for each figure, the
@@ -10,7 +10,10 @@ the pairs both files hold, beside the two medians.
     python benchmarks/paired_quality.py sweep.json sweep.json --base-variant "" --other-variant "content_weight=5.0"
 
 A file with several variants needs ``--base-variant`` / ``--other-variant``: the exact
-variant text as given to ``sweep_quality.py`` (``""`` is the default preset).
+variant text as given to ``sweep_quality.py`` (``""`` is the default preset), or for a
+``bench_quality.py`` file the method (a preset or a baseline):
+
+    python benchmarks/paired_quality.py rows.json rows.json --base-variant default --other-variant ambience
 """
 
 from __future__ import annotations
@@ -30,15 +33,21 @@ from bench_quality import COLUMNS, SHORT, paired  # noqa: E402
 
 
 def load_rows(path: Path, variant: str | None) -> dict[str, dict]:
-    """Pair name -> figures of one variant of a ``sweep_quality.py --json`` file.
+    """Pair name -> figures of one variant of a ``sweep_quality.py --json`` file (or one
+    method of a ``bench_quality.py --json`` file).
 
     Raises
     ------
     SystemExit
-        The file holds several variants and none was named, or not the one named.
+        The file holds several variants and none was named, or not the one named, or its
+        rows name no variant or method.
     """
     rows = json.loads(Path(path).read_text())
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    key = next((k for k in ("variant", "method") if rows and all(k in r for r in rows)), None)
+    if key is None:
+        raise SystemExit(f"{path}: not a --json file of sweep_quality.py or bench_quality.py (every row needs "
+                         f"a 'variant' or a 'method')")
+    variants = list(dict.fromkeys(r[key] for r in rows))
     if variant is None:
         if len(variants) != 1:
             raise SystemExit(f"{path}: holds {len(variants)} variants; name one with --base-variant/"
@@ -46,7 +55,7 @@ def load_rows(path: Path, variant: str | None) -> dict[str, dict]:
         variant = variants[0]
     if variant not in variants:
         raise SystemExit(f"{path}: no variant {variant!r}; it holds {variants}")
-    return {r["pair"]: r for r in rows if r["variant"] == variant}
+    return {r["pair"]: r for r in rows if r[key] == variant}
 
 
 def compare(base: dict[str, dict], other: dict[str, dict]) -> str:
