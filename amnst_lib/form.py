@@ -447,9 +447,9 @@ class TransferForm:
         c["weights_file"].observe(lambda _change: self._check_combination(), names="value")
 
         hint = w.HTML("<small>preset fills the fields marked * ('default': tuned texture network; 'ambience': "
-                      "more of the ambience, less of the melody; 'original': the original's genre CNN). Numbers 0 mean 'all' (segments, seconds) or 'default' "
-                      "(learning rate). Hold Ctrl/Cmd to pick several layers. Hover over a name for its "
-                      "meaning.</small>")
+                      "more of the ambience, less of the melody; 'original': the original's genre CNN). "
+                      "Numbers 0 mean 'all' (segments, seconds) or 'default' (learning rate). Hold Ctrl/Cmd "
+                      "to pick several layers. Hover over a name for its meaning.</small>")
         hint.add_class("amnst-heading")
 
         def section(title, names):

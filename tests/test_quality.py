@@ -134,8 +134,8 @@ def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
     share_line = next(line for line in out.splitlines() if line.startswith("superpos"))
     assert share_line.split() == ["superpos", "0.500", "0.555", "-0.020", "3", "1"]
     # bench_quality.py's rows name a method (a preset or a baseline) instead of a variant.
-    bench_rows = [{("method" if k == "variant" else k): v for k, v in r.items()} for r in rows]
-    path.write_text(json.dumps([{**r, "method": r["method"] or "default"} for r in bench_rows]))
+    bench_rows = [{k: v for k, v in r.items() if k != "variant"} | {"method": r["variant"] or "default"} for r in rows]
+    path.write_text(json.dumps(bench_rows))
     assert tool.compare(tool.load_rows(path, "default"), tool.load_rows(path, "content_weight=5.0")) == out
     path.write_text(json.dumps([{"pair": "a", **figs(0.9, 0.4)}]))
     with pytest.raises(SystemExit, match="a 'variant' or a 'method'"):
