@@ -122,6 +122,10 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"weight of the style loss (default {d.style_weight:g}; original {o.style_weight:g})")
     g.add_argument("--iterations", type=int, help=f"gradient steps (default {d.iterations}; original {o.iterations})")
     g.add_argument("--init", choices=INITS, help="starting target (default content)")
+    g.add_argument("--style-below-hz", type=float, metavar="HZ",
+                   help="below this frequency the target starts from noise at the ambience's level instead of "
+                        "the music, which the style losses make the ambience's texture (for content layer "
+                        "pitch, which holds nothing below 130.8 Hz); 0 = off (default 0)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (default) or the original's sgd")
     g.add_argument("--lr", type=float, dest="learning_rate",
                    help=f"initial learning rate (default {d.resolved_learning_rate:g}; original: 0.02 for adam "
@@ -160,7 +164,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
 
 _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_weight", "iterations", "init",
                    "optimizer", "learning_rate", "decay_steps", "decay_rate", "parameterization", "max_segments",
-                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every")
+                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every", "style_below_hz")
 
 
 def run_config_from_args(args) -> RunConfig:

@@ -189,6 +189,14 @@ class TransferConfig(_Settings):
         keeps it realisable, so the written WAV matches what was optimised. 0 = never.
     projection_iters : int
         Griffin-Lim iterations per projection.
+    style_below_hz : float
+        Below this frequency (Hz) the starting target is not the music but noise at the
+        style's long-term level in each mel band, which the style losses then turn into
+        the ambience's texture (:func:`amnst_lib.transfer.style_below`). Meant for the
+        ``pitch`` content layer, which holds nothing below C3 (130.8 Hz): there the
+        music's bass otherwise stays as it started, and with it much of the output's
+        energy. The music's low notes keep their pitch through their harmonics above. 0 =
+        the whole start is ``init``'s.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -219,6 +227,7 @@ class TransferConfig(_Settings):
     stats_layers: tuple = ()
     projection_every: int = 0
     projection_iters: int = 16
+    style_below_hz: float = 0.0
 
     def __post_init__(self):
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
@@ -227,6 +236,9 @@ class TransferConfig(_Settings):
         _check(isinstance(self.projection_every, int) and self.projection_every >= 0, f"projection_every must be an integer >= 0, got {self.projection_every!r}")
         _check(isinstance(self.projection_iters, int) and self.projection_iters >= 1, f"projection_iters must be an integer >= 1, got {self.projection_iters!r}")
         _check(len(self.content_layers) + len(self.style_layers) > 0, "choose at least one content or style layer")
+        v = self.style_below_hz
+        _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 2000,
+               f"style_below_hz must be a frequency in Hz from 0 (off) to 2000, got {v!r}")
         for name in ("content_weight", "style_weight"):
             v = getattr(self, name)
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{name} must be a finite number >= 0, got {v!r}")

@@ -497,6 +497,46 @@ def initial_target(content_mel: np.ndarray, style_mel: np.ndarray, init: str, se
     raise ParameterError(f"init must be one of {INITS}, got {init!r}")
 
 
+def style_below(target: np.ndarray, style_mel: np.ndarray, cutoff_hz: float,
+                analysis: AnalysisConfig = AnalysisConfig(), seed: int = 0) -> np.ndarray:
+    """``target`` with its mel bands below ``cutoff_hz`` replaced by noise at the style's level.
+
+    Each replaced band is ``|N(0, 1)|`` noise scaled so that its mean is the style's mean
+    magnitude in that band (its long-term spectrum): a stationary texture with the
+    ambience's spectrum but none of its moments in time, so nothing of the style recording
+    itself is copied into the output; the style losses give it the ambience's texture.
+    Used by :func:`style_transfer` for ``TransferConfig.style_below_hz``.
+
+    Parameters
+    ----------
+    target : np.ndarray, shape (n_mels, n_frames)
+        Magnitude mel spectrogram of the starting target (e.g. :func:`initial_target`'s).
+    style_mel : np.ndarray, shape (n_mels, n_style_frames)
+        Magnitude mel spectrogram of the style (any length; only its mean is used).
+    cutoff_hz : float
+        Bands whose centre frequency lies below this are replaced.
+    analysis : AnalysisConfig
+        Gives the mel bands' centre frequencies (``n_mels``, ``sr``).
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, n_frames), float32
+        A copy of ``target``; bands at or above ``cutoff_hz`` unchanged.
+    """
+    import librosa
+
+    out = np.array(target, dtype=np.float32)
+    below = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2) < cutoff_hz
+    if below.any():
+        level = np.asarray(style_mel, dtype=np.float64)[below].mean(axis=1, keepdims=True)
+        noise = np.abs(np.random.default_rng(seed).standard_normal((int(below.sum()), out.shape[1])))
+        # E|N(0, 1)| = sqrt(2 / pi): the noise's mean per band is the style's.
+        out[below] = (noise * level / np.sqrt(2.0 / np.pi)).astype(np.float32)
+    return out
+
+
 def equalized_content(content_mel: np.ndarray, style_mel: np.ndarray, *,
                       smooth_bands: int = EQUALIZE_SMOOTH_BANDS,
                       limit_db: float = EQUALIZE_LIMIT_DB) -> np.ndarray:
@@ -637,7 +677,10 @@ def style_transfer(content_mel: np.ndarray, style_mel: np.ndarray, model,
     starts_by_grid = window_starts(n_frames, seg, cfg.shift_grid, cfg.window_edges)
 
     log_param = session.log_param
-    target0 = pad_frames(initial_target(content_mel, style_mel, cfg.init, cfg.seed), canvas_len)
+    target0 = initial_target(content_mel, style_mel, cfg.init, cfg.seed)
+    if cfg.style_below_hz:
+        target0 = style_below(target0, style_mel, cfg.style_below_hz, analysis, cfg.seed)
+    target0 = pad_frames(target0, canvas_len)
     if log_param:
         floor = _LOG_FLOOR
         if cfg.init == "zero":

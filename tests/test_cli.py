@@ -217,12 +217,14 @@ def test_module_entry_point_and_help_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr
 
 
-def test_stats_and_projection_flags_reach_the_run_record(clips, tmp_path, capsys):
+def test_stats_projection_and_style_below_flags_reach_the_run_record(clips, tmp_path, capsys):
     out = tmp_path / "run"
     assert run_cli(clips["content"], clips["style"], "-o", out, *FAST, "--stats-layers", "logmel",
-                   "--projection-every", "2") == 0
+                   "--projection-every", "2", "--style-below-hz", "130.8") == 0
     cfg = json.loads((out / "run.json").read_text())["config"]["transfer"]
-    assert cfg["stats_layers"] == ["logmel"] and cfg["projection_every"] == 2
+    assert cfg["stats_layers"] == ["logmel"] and cfg["projection_every"] == 2 and cfg["style_below_hz"] == 130.8
+    assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "neg", *FAST, "--style-below-hz", "-5") == 2
+    assert "style_below_hz must be a frequency in Hz" in capsys.readouterr().err
     assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "bad", *FAST, "--stats-layers", "conv2") == 2
     assert "unknown texture-network layer 'conv2'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

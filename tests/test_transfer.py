@@ -123,6 +123,53 @@ def test_the_equalized_start_moves_the_envelope_and_keeps_the_harmony(mels):
     assert change(rough) > 0.45
 
 
+def test_style_below_replaces_only_the_low_bands_with_noise_at_the_styles_level():
+    """Known answers for a stationary noise: each replaced band's mean over time is the
+    style's mean magnitude there (to the sampling error of |N(0, 1)|, 1.3% over 2000 frames);
+    its spread is that of |N(0, 1)| (sqrt(pi / 2 - 1) times the mean); it follows none of the
+    style's moments in time; bands at or above the cutoff are the target's, untouched."""
+    import librosa
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    target = rng.uniform(0.5, 1.5, size=(A.n_mels, n)).astype(np.float32)
+    levels = np.geomspace(0.01, 10.0, A.n_mels)[:, None]
+    bursts = np.where(np.arange(n) % 200 < 20, 30.0, 1.0)[None, :]  # the style's gusts
+    style = (levels * bursts).astype(np.float32)
+    out = transfer.style_below(target, style, 130.8, A, seed=0)
+    below = librosa.mel_frequencies(n_mels=A.n_mels, fmax=A.sr / 2) < 130.8
+    assert out.shape == target.shape and out.dtype == np.float32 and below.sum() == 16
+    np.testing.assert_array_equal(out[~below], target[~below])
+    low = out[below].astype(np.float64)
+    np.testing.assert_allclose(low.mean(axis=1), style[below].mean(axis=1), rtol=0.05)
+    np.testing.assert_allclose(low.std(axis=1) / low.mean(axis=1), np.sqrt(np.pi / 2 - 1), rtol=0.05)
+    # None of the style's gusts: the replaced frames' level does not rise with them.
+    assert abs(np.corrcoef(low.mean(axis=0), bursts[0])[0, 1]) < 0.1
+    np.testing.assert_array_equal(out, transfer.style_below(target, style, 130.8, A, seed=0))  # seeded
+    assert not np.array_equal(out, transfer.style_below(target, style, 130.8, A, seed=1))
+    # Higher cutoffs replace more bands; the target passed in is not modified.
+    assert (transfer.style_below(target, style, 500.0, A) != target).sum(axis=1).astype(bool).sum() > below.sum()
+    assert np.all(target >= 0.5)
+
+
+def test_style_below_in_a_transfer_and_its_settings(mels, net):
+    """The option reaches the start of the optimisation (0 steps: the start is returned),
+    is refused out of range with a clear message, and records without it re-run without it."""
+    from amnst_lib.config import RunConfig
+
+    content, style = mels
+    cfg = TransferConfig(iterations=0, style_below_hz=130.8, parameterization="linear")
+    r = transfer.style_transfer(content, style, net, cfg, A, progress=False)
+    np.testing.assert_allclose(r.mel, transfer.style_below(content, style, 130.8, A, seed=0), rtol=1e-5, atol=1e-7)
+    for bad in (-1.0, 5000.0, float("nan"), True):
+        with pytest.raises(ParameterError, match="style_below_hz"):
+            TransferConfig(style_below_hz=bad)
+    record = RunConfig(transfer=TransferConfig(style_below_hz=130.8)).to_dict()
+    assert RunConfig.from_dict(record).transfer.style_below_hz == 130.8
+    del record["transfer"]["style_below_hz"]
+    assert RunConfig.from_dict(record).transfer.style_below_hz == 0.0
+
+
 def test_original_sgd_schedule_and_linear_target_stay_finite_and_non_negative(mels, net):
     cfg = TransferConfig(optimizer="sgd", parameterization="linear", learning_rate=0.05, decay_steps=10,
                          decay_rate=0.9, iterations=30)
