@@ -39,6 +39,19 @@ def _quiet_empty_filters():
         yield
 
 
+def mel_band_frequencies(cfg: AnalysisConfig = AnalysisConfig()) -> np.ndarray:
+    """Frequency (Hz) by which each mel band is placed: ``librosa.mel_frequencies(n_mels)``.
+
+    Shape (n_mels,), from 0 to ``sr / 2``. These lie below the centres of the mel filters
+    of :func:`mel_spectrogram` (``librosa.mel_frequencies(n_mels + 2)[1:-1]``) by up to one
+    band where the scale is linear: about a semitone at 131 Hz (C3), half a semitone at
+    262 Hz, under 0.1 semitone above 1 kHz. The ``pitch`` and ``harmony`` layers and
+    ``style_below_hz`` were measured this way, so it stays (``benchmarks/README.md``,
+    session 11).
+    """
+    return librosa.mel_frequencies(n_mels=cfg.n_mels, fmax=cfg.sr / 2)
+
+
 def mel_spectrogram(y: np.ndarray, cfg: AnalysisConfig = AnalysisConfig()) -> np.ndarray:
     """Mel spectrogram of a waveform, as the classifier expects it.
 

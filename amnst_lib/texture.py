@@ -179,10 +179,10 @@ def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float =
     the low blocks hold the content's own blur. The band nearest ``bottom_hz`` may lie a
     fraction of a semitone under it and then weighs nothing.
 
-    The bands' frequencies are ``librosa.mel_frequencies(n_mels)``, which lie below the
-    centres of librosa's mel filters (``mel_frequencies(n_mels + 2)[1:-1]``) by up to one
-    band in the linear part of the scale: about a semitone at C3, half a semitone at C4,
-    under 0.1 semitone above 1 kHz. With the filters' centres a C4 tone would lead its own
+    The bands' frequencies are :func:`amnst_lib.spectrum.mel_band_frequencies`, which lie
+    below the centres of librosa's mel filters by up to one band in the linear part of the
+    scale: about a semitone at C3, half a semitone at C4, under 0.1 semitone above 1 kHz.
+    With the filters' centres a C4 tone would lead its own
     class and block instead of B3 (and A3 at A3, not G#3), but C4's figures on the tuning
     half moved by at most 0.001 pair by pair and a 220-Hz drone under the stream kept
     chroma 0.19 (0.20), so the measured layer stays as it is (``benchmarks/README.md``,
@@ -191,7 +191,9 @@ def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float =
     """
     import librosa
 
-    f = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2)
+    from .spectrum import mel_band_frequencies
+
+    f = mel_band_frequencies(analysis)
     c0 = librosa.note_to_hz("C0")
     semis = 12 * np.log2(np.maximum(f, 1.0) / c0)
     distance = (semis[:, None] - np.arange(12)[None, :] + 6) % 12 - 6
@@ -207,9 +209,9 @@ def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float =
 
 def _pitch_mask(analysis: AnalysisConfig) -> np.ndarray:
     """(n_mels,) weights: 1 up to C8 (4186 Hz), then a half-octave fade to 0."""
-    import librosa
+    from .spectrum import mel_band_frequencies
 
-    f = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2)
+    f = mel_band_frequencies(analysis)
     octaves_above = np.log2(np.maximum(f, 1.0) / PITCH_TOP_HZ)
     return np.clip(1.0 - 2.0 * octaves_above, 0.0, 1.0).astype(np.float32)
 

@@ -514,9 +514,10 @@ def style_below(target: np.ndarray, style_mel: np.ndarray, cutoff_hz: float,
     style_mel : np.ndarray, shape (n_mels, n_style_frames)
         Magnitude mel spectrogram of the style (any length; only its mean is used).
     cutoff_hz : float
-        Bands whose centre frequency lies below this are replaced.
+        Bands placed below this (:func:`amnst_lib.spectrum.mel_band_frequencies`, as the
+        ``pitch`` layer places them) are replaced.
     analysis : AnalysisConfig
-        Gives the mel bands' centre frequencies (``n_mels``, ``sr``).
+        Gives the mel bands (``n_mels``, ``sr``).
     seed : int
         Seed of the noise.
 
@@ -525,10 +526,10 @@ def style_below(target: np.ndarray, style_mel: np.ndarray, cutoff_hz: float,
     np.ndarray, shape (n_mels, n_frames), float32
         A copy of ``target``; bands at or above ``cutoff_hz`` unchanged.
     """
-    import librosa
+    from .spectrum import mel_band_frequencies
 
     out = np.array(target, dtype=np.float32)
-    below = librosa.mel_frequencies(n_mels=analysis.n_mels, fmax=analysis.sr / 2) < cutoff_hz
+    below = mel_band_frequencies(analysis) < cutoff_hz
     if below.any():
         level = np.asarray(style_mel, dtype=np.float64)[below].mean(axis=1, keepdims=True)
         noise = np.abs(np.random.default_rng(seed).standard_normal((int(below.sum()), out.shape[1])))
