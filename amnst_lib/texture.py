@@ -182,11 +182,10 @@ def pitch_matrix(analysis: AnalysisConfig = AnalysisConfig(), bottom_hz: float =
     The bands' frequencies are :func:`amnst_lib.spectrum.mel_band_frequencies`, which lie
     below the centres of librosa's mel filters by up to one band in the linear part of the
     scale: about a semitone at C3, half a semitone at C4, under 0.1 semitone above 1 kHz.
-    With the filters' centres a C4 tone would lead its own
-    class and block instead of B3 (and A3 at A3, not G#3), but C4's figures on the tuning
-    half moved by at most 0.001 pair by pair and a 220-Hz drone under the stream kept
-    chroma 0.19 (0.20), so the measured layer stays as it is (``benchmarks/README.md``,
-    session 11). :func:`amnst_lib.transfer.style_below` reads the bands the same way, so
+    With the filters' centres a C4 tone would lead its own class and block instead of B3
+    (and A3 at A3, not G#3), but C4's figures on the tuning half moved by at most 0.001
+    pair by pair and a 220-Hz drone under the stream kept chroma 0.19 (0.20), so the
+    measured layer stays as it is (``benchmarks/README.md``, session 11). :func:`amnst_lib.transfer.style_below` reads the bands the same way, so
     its cutoff at C3 is exactly this layer's bottom.
     """
     import librosa
