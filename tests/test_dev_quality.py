@@ -163,3 +163,58 @@ def test_superposition_bounds_ideal_filter_and_ambience_factors_have_known_answe
     other = noise / np.sqrt(np.mean(noise.astype(np.float64) ** 2))
     np.testing.assert_allclose(plus, np.sqrt(0.8) * stacked + np.sqrt(0.2) * other, atol=1e-5)
     assert abs(np.sqrt(np.mean(stacked.astype(np.float64) ** 2)) - 1.0) < 1e-4
+
+
+def test_superposition_parts_split_the_share_into_music_ambience_and_bands(tmp_path, capsys):
+    """superposition_parts.py on cases with known answers. An output that is the content
+    scaled is all music (1.0) and none of a noise style; another stretch of a white-noise
+    style is the Rayleigh (pi/4)^2 = 0.617 of the ambience and near none of a tone. Band
+    energies sum to 1 and sit where the signal is (a 220 Hz tone below C5, the rest
+    empty). Through ``main`` on a run folder, the share printed is the metric's."""
+    import numpy as np
+    import soundfile as sf
+
+    from amnst_lib.metrics import superposition_share
+
+    parts_mod = _bench("superposition_parts")
+    sr = parts_mod.SR
+    rng = np.random.default_rng(2)
+    t = np.arange(10 * sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    noise = (0.1 * rng.standard_normal(len(t))).astype(np.float32)
+    other = (0.1 * rng.standard_normal(len(t))).astype(np.float32)
+
+    p = parts_mod.superposition_parts(0.5 * tone, tone, noise)
+    assert p["music"] > 0.999 and p["ambience"] < 0.05 and p["share"] > 0.999
+    assert abs(sum(b["energy"] for b in p["bands"]) - 1.0) < 1e-9
+    assert [round(b["low_hz"], 1) for b in p["bands"]] == [0.0, 130.8, 523.3, 2093.0]
+    assert p["bands"][1]["energy"] > 0.99  # 220 Hz lies between C3 and C5
+
+    p = parts_mod.superposition_parts(other, tone, noise)
+    assert abs(p["ambience"] - (np.pi / 4) ** 2) < 0.03, p["ambience"]
+    assert p["music"] < 0.05
+    assert all(abs(b["ambience"] - (np.pi / 4) ** 2) < 0.05 for b in p["bands"]), p["bands"]
+    assert abs(p["share"] - superposition_share(other, tone, noise)) < 1e-12
+    with pytest.raises(ValueError, match="increase"):
+        parts_mod.superposition_parts(other, tone, noise, (500.0, 200.0))
+
+    # A run folder as `amnst transfer` leaves it: run.json names the inputs.
+    for name, y in (("mus_tone.wav", tone), ("amb_noise.wav", noise)):
+        sf.write(tmp_path / name, y, sr)
+    run = tmp_path / "run"
+    run.mkdir()
+    mix = (0.5 * tone + other).astype(np.float32)
+    sf.write(run / "output.wav", mix, sr)
+    share = superposition_share(mix, tone, noise)
+    (run / "run.json").write_text(json.dumps({
+        "inputs": {"content": {"path": str(tmp_path / "mus_tone.wav")},
+                   "style": {"path": str(tmp_path / "amb_noise.wav")}, "max_seconds": None},
+        "metrics_scope": {"whole": True, "start_seconds": 0.0, "seconds": 10.0},
+        "metrics": {"superposition": share}, "files": {"wav": "output.wav"}}))
+    assert parts_mod.main([str(run)]) == 0
+    out = capsys.readouterr()
+    row = [line for line in out.out.splitlines() if line.startswith("mus_tone x amb_noise")][0]
+    assert abs(float(row.split()[3]) - share) < 5e-4, (row, share)
+    assert "note:" not in out.err
+    with pytest.raises(SystemExit, match="no run.json"):
+        parts_mod.main([str(tmp_path)])

@@ -1,0 +1,188 @@
+"""Where a run's superposition share comes from: the music's part, the ambience's part, per band.
+
+``amnst_lib.metrics.superposition_share`` fits the output's magnitude STFT (n_fft 2048,
+hop 512) as ``a |content| + b |style|`` with one non-negative ``a`` and ``b`` for the whole
+clip. One number does not say whether an output scores 0.52 because it is still the music,
+or because it is already a stretch of the ambience (a steady noise is fitted by another
+stretch of itself: ``superposition_floor.py``). This script reads run folders and prints,
+for each:
+
+- ``share``: the metric itself (the run's own figure, recomputed);
+- ``music``: the share with ``|content|`` alone (``b = 0``);
+- ``ambience``: the share with ``|style|`` alone (``a = 0``);
+- for each frequency band between ``--edges`` (Hz): the band's fraction of the output's
+  energy, and the two one-column shares within the band.
+
+The share weighs each STFT bin by its squared magnitude, so the bands with most of the
+output's energy decide it.
+
+    python benchmarks/bench_quality.py --split benchmarks/dev_split.json --part validation \\
+        --seconds 10 --methods ambience --out /tmp/val_runs
+    python benchmarks/superposition_parts.py /tmp/val_runs/runs/*/
+
+Each folder needs its ``run.json`` (for the inputs' paths, ``max_seconds`` and the scope the
+metrics were measured on) and its output WAV. The output is read as mono 22050 Hz, as the
+metrics read it. No transfer runs; it takes about a second per run. The results and what
+they say are in ``benchmarks/README.md`` ("Where the share comes from").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
+
+from amnst_lib.audio import load_audio  # noqa: E402
+from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, superposition_share  # noqa: E402
+
+SR = 22050
+#: Band edges in Hz: C3 (the bottom of the ``pitch`` layer), C5 and C7.
+EDGES_HZ = (130.8, 523.3, 2093.0)
+
+
+def one_column_share(output_mag: np.ndarray, other_mag: np.ndarray) -> float:
+    """``1 - min_{a >= 0} ||o - a x||^2 / ||o||^2``: how much of ``o`` one scaled ``x`` explains.
+
+    Parameters
+    ----------
+    output_mag, other_mag : np.ndarray, same shape
+        Magnitudes (any shape; compared element by element).
+
+    Returns
+    -------
+    float in [0, 1]
+        The squared cosine of the two when it is positive, else 0; 0 for a silent output.
+    """
+    o = output_mag.ravel().astype(np.float64)
+    x = other_mag.ravel().astype(np.float64)
+    oo, xx, ox = float(o @ o), float(x @ x), float(o @ x)
+    if oo <= 0.0 or xx <= 0.0 or ox <= 0.0:
+        return 0.0
+    return ox * ox / (oo * xx)
+
+
+def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:
+    """The superposition share of ``output``, and its music and ambience parts per band.
+
+    Parameters
+    ----------
+    output, content, style : np.ndarray, shape (n_samples,)
+        Mono waveforms at 22050 Hz, any lengths (``metrics.align_lengths``).
+    edges_hz : sequence of float
+        Inner band edges in Hz, increasing; the bands run from 0 to the first edge, between
+        edges, and from the last edge to Nyquist.
+
+    Returns
+    -------
+    dict
+        ``share`` (``metrics.superposition_share``), ``music`` and ``ambience`` (the
+        one-column shares over the whole spectrum) and ``bands``: a list of dicts with
+        ``low_hz``, ``high_hz``, ``energy`` (the band's fraction of the output's energy;
+        they sum to 1), ``music`` and ``ambience`` (the one-column shares within the band).
+    """
+    edges = [float(e) for e in edges_hz]
+    if any(b <= a for a, b in zip(edges, edges[1:])) or (edges and (edges[0] <= 0 or edges[-1] >= SR / 2)):
+        raise ValueError(f"band edges must increase strictly within (0, {SR / 2:g}) Hz, got {edges}")
+    o, c, s = align_lengths(output, content, style)
+    mag = {k: _magnitude(v) for k, v in (("o", o), ("c", c), ("s", s))}
+    total = float(np.sum(mag["o"].astype(np.float64) ** 2))
+    freqs = librosa.fft_frequencies(sr=SR, n_fft=N_FFT)
+    bounds = [0.0, *edges, SR / 2 + 1.0]
+    bands = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        k = (freqs >= lo) & (freqs < hi)
+        ob = mag["o"][k]
+        bands.append({"low_hz": lo, "high_hz": min(hi, SR / 2),
+                      "energy": float(np.sum(ob.astype(np.float64) ** 2)) / total if total > 0 else 0.0,
+                      "music": one_column_share(ob, mag["c"][k]),
+                      "ambience": one_column_share(ob, mag["s"][k])})
+    return {"share": superposition_share(o, c, s),
+            "music": one_column_share(mag["o"], mag["c"]),
+            "ambience": one_column_share(mag["o"], mag["s"]),
+            "bands": bands}
+
+
+def load_run(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Output, content and style of a run folder as the run's metrics saw them, and its record.
+
+    The metrics of a long run cover a centred excerpt (``run.json``'s ``metrics_scope``);
+    the same excerpt of the output and the content is taken here, and the style's start.
+    """
+    record_path = folder / "run.json"
+    if not record_path.is_file():
+        raise SystemExit(f"{folder}: no run.json here; give the folders that `amnst transfer` wrote")
+    record = json.loads(record_path.read_text())
+    inputs = record["inputs"]
+    max_seconds = inputs.get("max_seconds")
+    wav = folder / record.get("files", {}).get("wav", "output.wav")
+    output = load_audio(wav, SR, purpose="measure")
+    content = load_audio(inputs["content"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
+    style = load_audio(inputs["style"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
+    scope = record.get("metrics_scope") or {}
+    if scope and not scope.get("whole", True):
+        s0 = int(round(scope["start_seconds"] * SR))
+        m = int(round(scope["seconds"] * SR))
+        output, content = output[s0:s0 + m], content[s0:s0 + m]
+    return output, content, style, record
+
+
+def format_table(rows: list[tuple[str, dict]]) -> str:
+    """One line per run (share, music, ambience; then per band: energy, music, ambience) and the medians."""
+    first = rows[0][1]["bands"]
+    heads = [f"{b['low_hz']:.0f}-{b['high_hz']:.0f} Hz" for b in first]
+    lines = [f"{'run':44s} {'share':>6s} {'music':>6s} {'amb.':>6s} | "
+             + " | ".join(f"{h:^17s}" for h in heads),
+             f"{'':44s} {'':>6s} {'':>6s} {'':>6s} | " + " | ".join(f"{'energy music amb.':^17s}" for _ in heads)]
+
+    def line(name, vals):
+        whole = f"{name[:44]:44s} {vals[0]:6.3f} {vals[1]:6.3f} {vals[2]:6.3f} | "
+        return whole + " | ".join(f"{vals[3 + 3 * i]:5.2f} {vals[4 + 3 * i]:5.2f} {vals[5 + 3 * i]:5.2f}"
+                                  for i in range(len(heads)))
+
+    table = []
+    for name, p in rows:
+        vals = [p["share"], p["music"], p["ambience"]]
+        for b in p["bands"]:
+            vals += [b["energy"], b["music"], b["ambience"]]
+        table.append(vals)
+        lines.append(line(name, vals))
+    if len(rows) > 1:
+        lines.append(line(f"median of {len(rows)}", list(np.median(np.array(table), axis=0))))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="run folders (each with run.json and its output WAV)")
+    p.add_argument("--edges", default=",".join(f"{e:g}" for e in EDGES_HZ),
+                   help="inner band edges in Hz, comma-separated (default: C3, C5, C7)")
+    args = p.parse_args(argv)
+    try:
+        edges = [float(e) for e in args.edges.split(",") if e.strip()]
+    except ValueError:
+        p.error(f"--edges: numbers in Hz separated by commas, got {args.edges!r}")
+    rows = []
+    for folder in args.runs:
+        output, content, style, record = load_run(folder)
+        try:
+            parts = superposition_parts(output, content, style, edges)
+        except ValueError as e:
+            p.error(f"--edges: {e}")
+        recorded = (record.get("metrics") or {}).get("superposition")
+        if recorded is not None and abs(recorded - parts["share"]) > 0.01:
+            print(f"note: {folder.name}: share {parts['share']:.3f} here, {recorded:.3f} in its run.json "
+                  "(a stereo or resampled output is read here as its mono 22050 Hz mix)", file=sys.stderr)
+        names = [Path(record["inputs"][k]["path"]).stem for k in ("content", "style")]
+        rows.append((f"{names[0][:20]} x {names[1][:21]}", parts))
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
