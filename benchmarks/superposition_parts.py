@@ -39,6 +39,7 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
+from amnst_lib.errors import AmnstError  # noqa: E402
 from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, superposition_share  # noqa: E402
 
 SR = 22050
@@ -117,13 +118,18 @@ def load_run(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     record_path = folder / "run.json"
     if not record_path.is_file():
         raise SystemExit(f"{folder}: no run.json here; give the folders that `amnst transfer` wrote")
-    record = json.loads(record_path.read_text())
-    inputs = record["inputs"]
-    max_seconds = inputs.get("max_seconds")
-    wav = folder / record.get("files", {}).get("wav", "output.wav")
-    output = load_audio(wav, SR, purpose="measure")
-    content = load_audio(inputs["content"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
-    style = load_audio(inputs["style"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
+    try:
+        record = json.loads(record_path.read_text())
+        inputs = record["inputs"]
+        max_seconds = inputs.get("max_seconds")
+        wav = folder / (record.get("files") or {}).get("wav", "output.wav")
+        output = load_audio(wav, SR, purpose="measure")
+        content = load_audio(inputs["content"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
+        style = load_audio(inputs["style"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
+    except (ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"{record_path}: not a run record of `amnst transfer` ({type(e).__name__}: {e})") from None
+    except AmnstError as e:
+        raise SystemExit(f"{folder}: {e}") from None
     scope = record.get("metrics_scope") or {}
     if scope and not scope.get("whole", True):
         s0 = int(round(scope["start_seconds"] * SR))

@@ -218,3 +218,9 @@ def test_superposition_parts_split_the_share_into_music_ambience_and_bands(tmp_p
     assert "note:" not in out.err
     with pytest.raises(SystemExit, match="no run.json"):
         parts_mod.main([str(tmp_path)])
+    (run / "output.wav").unlink()  # a run whose output was moved away: one line, no traceback
+    with pytest.raises(SystemExit, match="output.wav"):
+        parts_mod.main([str(run)])
+    (run / "run.json").write_text("{}")
+    with pytest.raises(SystemExit, match="not a run record"):
+        parts_mod.main([str(run)])
