@@ -12,7 +12,8 @@ model and cannot be gamed by the transfer's own loss:
   statistics (timbre) and in the Gram matrices of a fixed random network that is not the
   transfer's network (texture);
 - not a mere superposition: the share of the output's magnitude spectrogram that the best
-  non-negative mix ``a |content| + b |style|`` explains;
+  non-negative mix ``a |content| + b |style|`` explains, beside the shares that each input
+  alone explains (is a high share the music kept as it was, or the ambience?);
 - little noise: spectral flatness relative to the noisier input, and, when the optimised
   mel is at hand, how far the written waveform is from it (spectral convergence).
 
@@ -90,6 +91,12 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "superposition": MetricInfo(
         "superposition", "lower",
         "share of output |STFT| explained by a|content| + b|style| (0..1; plain mix ~1)", 0.60),
+    "superposition_music": MetricInfo(
+        "superposition: music alone", "lower",
+        "reference: the same with a|content| only, how much of the output is the music as it was (0..1)", None),
+    "superposition_ambience": MetricInfo(
+        "superposition: ambience alone", "lower",
+        "reference: the same with b|style| only (0..1; another stretch of a steady noise scores ~0.6)", None),
     "flatness_ratio": MetricInfo(
         "flatness ratio", "lower",
         "noise: spectral flatness of output / that of the noisier input (>=0; 1 = as noisy)", 1.5),
@@ -108,8 +115,9 @@ EXTRA_INFO: dict[str, MetricInfo] = {
         "STFT magnitude the optimised mel maps to vs that of the written audio, spectral convergence (>=0)", None),
 }
 
-#: Figures that describe the inputs, not the output: shown as a reference, no "better".
-REFERENCE_KEYS = frozenset({"chroma_floor"})
+#: Figures shown as a reference, with no "better": what the inputs score (``chroma_floor``),
+#: or the parts that explain another figure (the superposition's).
+REFERENCE_KEYS = frozenset({"chroma_floor", "superposition_music", "superposition_ambience"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -372,6 +380,43 @@ def _nonnegative_lstsq_2(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return min(candidates, key=lambda x: float(x @ gram @ x - 2 * x @ rhs))
 
 
+def one_column_share(output_mag: np.ndarray, other_mag: np.ndarray) -> float:
+    """How much of a magnitude spectrogram one scaled other explains.
+
+    Parameters
+    ----------
+    output_mag, other_mag : np.ndarray, same shape
+        Magnitudes (any shape; compared element by element).
+
+    Returns
+    -------
+    float in [0, 1]
+        ``1 - min_{a >= 0} ||o - a x||^2 / ||o||^2``: the squared cosine of the two when it
+        is positive, else 0 (also for a silent ``o`` or ``x``). The one-column form of
+        :func:`superposition_share`.
+    """
+    o = np.asarray(output_mag, dtype=np.float64).ravel()
+    x = np.asarray(other_mag, dtype=np.float64).ravel()
+    oo, xx, ox = float(o @ o), float(x @ x), float(o @ x)
+    if oo <= _EPS or xx <= _EPS or ox <= 0.0:
+        return 0.0
+    return min(ox * ox / (oo * xx), 1.0)
+
+
+def _superposition_figures(output, content, style) -> tuple[float, float, float]:
+    """The share and its music-only and ambience-only fits, from one set of magnitudes."""
+    output, content, style = align_lengths(output, content, style)
+    o, c, s = (_magnitude(v).ravel().astype(np.float64) for v in (output, content, style))
+    oo = float(o @ o)
+    if oo <= _EPS:
+        return 0.0, 0.0, 0.0
+    gram = np.array([[c @ c, c @ s], [c @ s, s @ s]])
+    rhs = np.array([c @ o, s @ o])
+    x = _nonnegative_lstsq_2(gram, rhs)
+    residual = oo - 2 * float(x @ rhs) + float(x @ gram @ x)
+    return float(np.clip(1.0 - residual / oo, 0.0, 1.0)), one_column_share(o, c), one_column_share(o, s)
+
+
 def superposition_share(output, content, style, sr: int = 22050) -> float:
     """How much of the output is just a mix of the inputs.
 
@@ -389,16 +434,7 @@ def superposition_share(output, content, style, sr: int = 22050) -> float:
         two. Lower is better.
     """
     del sr  # the STFT does not depend on it; kept for a uniform signature
-    output, content, style = align_lengths(output, content, style)
-    o, c, s = (_magnitude(v).ravel().astype(np.float64) for v in (output, content, style))
-    oo = float(o @ o)
-    if oo <= _EPS:
-        return 0.0
-    gram = np.array([[c @ c, c @ s], [c @ s, s @ s]])
-    rhs = np.array([c @ o, s @ o])
-    x = _nonnegative_lstsq_2(gram, rhs)
-    residual = oo - 2 * float(x @ rhs) + float(x @ gram @ x)
-    return float(np.clip(1.0 - residual / oo, 0.0, 1.0))
+    return _superposition_figures(output, content, style)[0]
 
 
 # --------------------------------------------------------------------------- noise
@@ -486,7 +522,8 @@ def evaluate(output, content, style, sr: int = 22050, *, optimised_mel=None,
     -------
     dict
         Keys ``METRIC_KEYS``: chroma_similarity, chroma_floor, onset_correlation,
-        mfcc_gap_closed, random_gram_gap_closed, superposition, flatness_ratio (floats)
+        mfcc_gap_closed, random_gram_gap_closed, superposition, superposition_music,
+        superposition_ambience, flatness_ratio (floats)
         and reconstruction_sc (float, or None without ``optimised_mel``). See
         ``METRIC_INFO`` for ranges, directions and targets.
     """
@@ -501,13 +538,16 @@ def evaluate(output, content, style, sr: int = 22050, *, optimised_mel=None,
     gram = [random_gram(v, sr) for v in (output, content, style)]
     # The aligned clips have one length: the content's chroma serves both comparisons.
     chroma = {k: _chroma_frames(v, sr) for k, v in (("o", o_al), ("c", c_al), ("s", s_al))}
+    share, share_music, share_ambience = _superposition_figures(o_al, c_al, s_al)
     return {
         "chroma_similarity": _chroma_cosine(chroma["o"], chroma["c"]),
         "chroma_floor": _chroma_cosine(chroma["s"], chroma["c"]),
         "onset_correlation": onset_correlation(o_al, c_al, sr),
         "mfcc_gap_closed": gap_closed(*mfcc),
         "random_gram_gap_closed": gap_closed(*gram),
-        "superposition": superposition_share(o_al, c_al, s_al, sr),
+        "superposition": share,
+        "superposition_music": share_music,
+        "superposition_ambience": share_ambience,
         "flatness_ratio": flatness_ratio(output, content, style, sr),
         "reconstruction_sc": (None if optimised_mel is None
                               else reconstruction_convergence(optimised_mel, output, analysis)),

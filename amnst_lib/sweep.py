@@ -63,8 +63,8 @@ ALIASES = {"n_iter": "rec.n_iter", "griffin_lim_iters": "rec.n_iter", "init_phas
            "phase": "rec.init_phase", "lr": "learning_rate"}
 #: Quality figures in the results table (``amnst_lib.metrics.METRIC_KEYS`` and the linear SC).
 METRIC_COLUMNS = ("chroma_similarity", "chroma_floor", "onset_correlation", "mfcc_gap_closed",
-                  "random_gram_gap_closed", "superposition", "flatness_ratio", "reconstruction_sc",
-                  "reconstruction_sc_linear")
+                  "random_gram_gap_closed", "superposition", "superposition_music", "superposition_ambience",
+                  "flatness_ratio", "reconstruction_sc", "reconstruction_sc_linear")
 RUNS_DIR = "runs"
 RESULTS_CSV = "results.csv"
 RESULTS_PARQUET = "results.parquet"

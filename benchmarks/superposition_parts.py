@@ -8,8 +8,9 @@ stretch of itself: ``superposition_floor.py``). This script reads run folders an
 for each:
 
 - ``share``: the metric itself (the run's own figure, recomputed);
-- ``music``: the share with ``|content|`` alone (``b = 0``);
-- ``ambience``: the share with ``|style|`` alone (``a = 0``);
+- ``music``: the share with ``|content|`` alone (``b = 0``; the run's
+  ``superposition_music``);
+- ``ambience``: the share with ``|style|`` alone (``a = 0``; its ``superposition_ambience``);
 - for each frequency band between ``--edges`` (Hz): the band's fraction of the output's
   energy, and the two one-column shares within the band.
 
@@ -40,32 +41,11 @@ import numpy as np  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
 from amnst_lib.errors import AmnstError  # noqa: E402
-from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, superposition_share  # noqa: E402
+from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, one_column_share, superposition_share  # noqa: E402
 
 SR = 22050
 #: Band edges in Hz: C3 (the bottom of the ``pitch`` layer), C5 and C7.
 EDGES_HZ = (130.8, 523.3, 2093.0)
-
-
-def one_column_share(output_mag: np.ndarray, other_mag: np.ndarray) -> float:
-    """``1 - min_{a >= 0} ||o - a x||^2 / ||o||^2``: how much of ``o`` one scaled ``x`` explains.
-
-    Parameters
-    ----------
-    output_mag, other_mag : np.ndarray, same shape
-        Magnitudes (any shape; compared element by element).
-
-    Returns
-    -------
-    float in [0, 1]
-        The squared cosine of the two when it is positive, else 0; 0 for a silent output.
-    """
-    o = output_mag.ravel().astype(np.float64)
-    x = other_mag.ravel().astype(np.float64)
-    oo, xx, ox = float(o @ o), float(x @ x), float(o @ x)
-    if oo <= 0.0 or xx <= 0.0 or ox <= 0.0:
-        return 0.0
-    return ox * ox / (oo * xx)
 
 
 def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:

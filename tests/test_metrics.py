@@ -111,6 +111,25 @@ def test_plain_mix_is_a_superposition_and_unrelated_tone_is_not():
     assert metrics.superposition_share(unrelated, noise(seed=3), noise(seed=4), SR) < 0.2
 
 
+def test_superposition_parts_say_whether_the_music_or_the_ambience_explains_the_output():
+    """Known answers: the content scaled is all music and (nearly) none of a noise style; a
+    second stretch of the noise is none of a tone's and (pi/4)^2 = 0.617 of the style's,
+    the Rayleigh cosine of two independent white noises squared; a plain mix is partly
+    each, and the two together explain more than either alone."""
+    c, s = melody(4.0), noise(4.0, seed=2)
+    m = metrics.evaluate(0.5 * c, c, s, SR)
+    assert m["superposition_music"] == pytest.approx(1.0, abs=1e-6)
+    assert m["superposition_ambience"] < 0.1
+    m = metrics.evaluate(noise(4.0, seed=5), c, s, SR)
+    assert m["superposition_ambience"] == pytest.approx((np.pi / 4) ** 2, abs=0.03)
+    assert m["superposition_music"] < 0.1
+    m = metrics.evaluate(0.7 * c + 0.5 * s, c, s, SR)
+    assert 0.2 < m["superposition_music"] < 0.9 and 0.2 < m["superposition_ambience"] < 0.9
+    assert m["superposition"] > max(m["superposition_music"], m["superposition_ambience"]) + 0.05
+    assert metrics.one_column_share(np.ones(5), -np.ones(5)) == 0.0  # a negative fit is no fit
+    assert metrics.one_column_share(np.zeros(5), np.ones(5)) == 0.0  # silence
+
+
 def test_nonnegative_lstsq_matches_scipy_nnls():
     from scipy.optimize import nnls
 
@@ -187,8 +206,8 @@ def test_evaluate_files_missing_file_is_audio_file_error(tmp_path):
 
 
 def test_format_table_shows_figures_in_words_without_a_verdict():
-    figures = {"chroma_similarity": 0.95, "chroma_floor": 0.6, "superposition": 0.9, "reconstruction_sc": None,
-               "reconstruction_sc_linear": 0.06}
+    figures = {"chroma_similarity": 0.95, "chroma_floor": 0.6, "superposition": 0.9, "superposition_music": 0.7,
+               "reconstruction_sc": None, "reconstruction_sc_linear": 0.06}
     table = metrics.format_table(figures)
     lines = table.splitlines()
     assert lines[1].split()[:4] == ["figure", "value", "better", "what"]
@@ -196,6 +215,7 @@ def test_format_table_shows_figures_in_words_without_a_verdict():
     assert "0.950" in chroma and "higher" in chroma and "harmony kept" in chroma
     assert "lower" in next(line for line in lines if line.startswith("superposition"))
     assert "reference" in next(line for line in lines if line.startswith("chroma floor"))
+    assert "reference" in next(line for line in lines if line.startswith("superposition: music alone"))
     assert "n/a" in next(line for line in lines if line.startswith("reconstruction SC "))
     assert "reconstruction SC (linear)" in table
     # Development targets are not a verdict on the user's audio; no raw keys.
@@ -203,7 +223,8 @@ def test_format_table_shows_figures_in_words_without_a_verdict():
         assert word not in table, word
     assert not re.search(r"[<>]= \d", table)
     assert [r[0] for r in metrics.quality_rows(figures)] == [
-        "chroma similarity", "chroma floor", "superposition", "reconstruction SC", "reconstruction SC (linear)"]
+        "chroma similarity", "chroma floor", "superposition", "superposition: music alone", "reconstruction SC",
+        "reconstruction SC (linear)"]
 
 
 def test_metric_info_covers_every_key():
