@@ -141,6 +141,7 @@ if ci and result is None:
 #
 # **Quality figures** are measured on the written audio (see `amnst_lib.metrics`): how much
 # of the content's harmony and rhythm survive, how far the timbre moved towards the style,
-# whether the output is just a mix of the two, and how faithfully the mel spectrogram was
-# turned back into sound. Each row says what it measures and which way is better; there is
+# whether the output is just a mix of the two (and, beside it, how much of it the music
+# alone or the ambience alone explains), and how faithfully the mel spectrogram was turned
+# back into sound. Each row says what it measures and which way is better; there is
 # no pass or fail: what sounds right depends on the music and the ambience.
