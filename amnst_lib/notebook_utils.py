@@ -271,6 +271,7 @@ def transfer_result_items(result, *, play_inputs: bool = True) -> list:
         Lines of text (str) and displayable objects (the players' table, the
         spectrogram and loss figures, the quality table).
     """
+    from .pipeline import projection_every
     from .plots import plot_loss
 
     sr = result.sr
@@ -281,7 +282,7 @@ def transfer_result_items(result, *, play_inputs: bool = True) -> list:
     rows.append(("output", output_player(result)))
     items += [table(rows, ["", "player"]), output_format_line(result), spectrogram_figure(result)]
     if result.history:
-        items.append(plot_loss(result.history))
+        items.append(plot_loss(result.history, projection_every=projection_every(result.record)))
     items.append(metrics_table(result.metrics))
     if result.wav_path is not None:
         items.append(f"Output written to {result.wav_path}")

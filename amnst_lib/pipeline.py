@@ -454,6 +454,11 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
     return run
 
 
+def projection_every(record: dict) -> int:
+    """``TransferConfig.projection_every`` of a run's record (0 if it has none)."""
+    return int(((record.get("config") or {}).get("transfer") or {}).get("projection_every") or 0)
+
+
 def _write_files(run: RunResult, folder: Path, analysis) -> None:
     """The run's files into ``folder``: WAV, pictures, run.json (last)."""
     import matplotlib.pyplot as plt
@@ -477,7 +482,7 @@ def _write_files(run: RunResult, folder: Path, analysis) -> None:
                                                  "style": -(-run.style_mel.shape[1] // run._pictures["style"].shape[1])})
     fig.savefig(folder / "spectrograms.png", dpi=100)
     plt.close(fig)
-    fig = plots.plot_loss(run.history)
+    fig = plots.plot_loss(run.history, projection_every=projection_every(run.record))
     fig.savefig(folder / "loss.png", dpi=100)
     plt.close(fig)
     run.record["files"] = {"wav": "output.wav", "spectrograms": "spectrograms.png",

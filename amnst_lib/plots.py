@@ -101,7 +101,8 @@ def plot_mels(mels: Mapping[str, np.ndarray], cfg: AnalysisConfig = AnalysisConf
     return fig
 
 
-def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") -> Figure:
+def plot_loss(history: Sequence[Mapping[str, float]], *, projection_every: int = 0,
+              title: str = "Loss") -> Figure:
     """Total, content and style loss per step, on a log y axis.
 
     Parameters
@@ -109,11 +110,25 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") ->
     history : sequence of dict
         One dict per step with keys ``step``, ``total``, ``content``, ``style`` (``lr``
         is ignored). Non-positive or non-finite values are left out of the log plot.
+    projection_every : int
+        The run's ``TransferConfig.projection_every`` (0: none). Each projection (the
+        target replaced by the mel of a real signal, before the step of that number) is
+        marked by a vertical line: the loss jumps there, by design.
+
+    Notes
+    -----
+    With ``TransferConfig.shift_grid`` (every preset), odd steps measure windows shifted
+    by half a segment, so the curve alternates a little from step to step.
     """
     fig = _figure(7, 3.5)
     ax = fig.add_subplot()
     history = list(history)
     steps = np.array([h.get("step", i) for i, h in enumerate(history)], dtype=float)
+    if projection_every and projection_every > 0 and len(steps):
+        marks = np.arange(projection_every, steps.max() + 1, projection_every)
+        for i, s in enumerate(marks):
+            ax.axvline(s, color="0.55", lw=0.9, ls="-.", zorder=0,
+                       label="projection" if i == 0 else None)
     plotted = False
     for key, style in (("total", "-"), ("content", "--"), ("style", ":")):
         values = np.array([h.get(key, np.nan) for h in history], dtype=float)
@@ -123,7 +138,7 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, title: str = "Loss") ->
             plotted = True
     if plotted:
         ax.set_yscale("log")
-        ax.legend()
+        ax.legend(fontsize="small", ncol=2)
     else:
         ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set(xlabel="step", ylabel="loss", title=title)
