@@ -116,7 +116,8 @@ EXTRA_INFO: dict[str, MetricInfo] = {
 }
 
 #: Figures shown as a reference, with no "better": what the inputs score (``chroma_floor``),
-#: or the parts that explain another figure (the superposition's).
+#: or the parts that explain another figure (the superposition's). Their ``better`` in
+#: ``METRIC_INFO`` is nominal; no table or benchmark ranks by them.
 REFERENCE_KEYS = frozenset({"chroma_floor", "superposition_music", "superposition_ambience"})
 
 
@@ -403,8 +404,21 @@ def one_column_share(output_mag: np.ndarray, other_mag: np.ndarray) -> float:
     return min(ox * ox / (oo * xx), 1.0)
 
 
-def _superposition_figures(output, content, style) -> tuple[float, float, float]:
-    """The share and its music-only and ambience-only fits, from one set of magnitudes."""
+def superposition_fits(output, content, style) -> tuple[float, float, float]:
+    """:func:`superposition_share` and the same fit with each input alone.
+
+    Parameters
+    ----------
+    output, content, style : np.ndarray, shape (n_samples,)
+        Mono waveforms at one sample rate, any lengths (:func:`align_lengths`).
+
+    Returns
+    -------
+    share, music, ambience : float in [0, 1]
+        The share ``a |content| + b |style|`` explains; the share ``a |content|`` alone
+        explains; the share ``b |style|`` alone explains (:func:`one_column_share`). The
+        first is at least the larger of the other two. One set of magnitude STFTs serves all three.
+    """
     output, content, style = align_lengths(output, content, style)
     o, c, s = (_magnitude(v).ravel().astype(np.float64) for v in (output, content, style))
     oo = float(o @ o)
@@ -434,7 +448,7 @@ def superposition_share(output, content, style, sr: int = 22050) -> float:
         two. Lower is better.
     """
     del sr  # the STFT does not depend on it; kept for a uniform signature
-    return _superposition_figures(output, content, style)[0]
+    return superposition_fits(output, content, style)[0]
 
 
 # --------------------------------------------------------------------------- noise
@@ -538,7 +552,7 @@ def evaluate(output, content, style, sr: int = 22050, *, optimised_mel=None,
     gram = [random_gram(v, sr) for v in (output, content, style)]
     # The aligned clips have one length: the content's chroma serves both comparisons.
     chroma = {k: _chroma_frames(v, sr) for k, v in (("o", o_al), ("c", c_al), ("s", s_al))}
-    share, share_music, share_ambience = _superposition_figures(o_al, c_al, s_al)
+    share, share_music, share_ambience = superposition_fits(o_al, c_al, s_al)
     return {
         "chroma_similarity": _chroma_cosine(chroma["o"], chroma["c"]),
         "chroma_floor": _chroma_cosine(chroma["s"], chroma["c"]),

@@ -11,8 +11,9 @@ for each:
 - ``music``: the share with ``|content|`` alone (``b = 0``; the run's
   ``superposition_music``);
 - ``ambience``: the share with ``|style|`` alone (``a = 0``; its ``superposition_ambience``);
-- for each frequency band between ``--edges`` (Hz): the band's fraction of the output's
-  energy, and the two one-column shares within the band.
+- for each frequency band between ``--edges`` (Hz; by default C3, C5 and C8, so the first
+  and last bands are outside the ``pitch`` layer's range): the band's fraction of the
+  output's energy, and the two one-column shares within the band.
 
 The share weighs each STFT bin by its squared magnitude, so the bands with most of the
 output's energy decide it.
@@ -23,8 +24,10 @@ output's energy decide it.
 
 Each folder needs its ``run.json`` (for the inputs' paths, ``max_seconds`` and the scope the
 metrics were measured on) and its output WAV. The output is read as mono 22050 Hz, as the
-metrics read it. No transfer runs; it takes about a second per run. The results and what
-they say are in ``benchmarks/README.md`` ("Where the share comes from").
+metrics read it. A folder that cannot be read (a failed run, a moved file) is skipped with
+one line, and the exit status is then 1. No transfer runs; it takes about a second per
+run. The results and what they say are in ``benchmarks/README.md`` ("Where the share
+comes from").
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ import numpy as np  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
 from amnst_lib.errors import AmnstError  # noqa: E402
-from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, one_column_share, superposition_share  # noqa: E402
+from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, one_column_share, superposition_fits  # noqa: E402
 
 SR = 22050
-#: Band edges in Hz: C3 (the bottom of the ``pitch`` layer), C5 and C7.
-EDGES_HZ = (130.8, 523.3, 2093.0)
+#: Band edges in Hz: C3 and C8, the ends of the ``pitch`` layer's range (it holds C3-B7),
+#: and C5 between them.
+EDGES_HZ = (130.8, 523.3, 4186.0)
 
 
 def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:
@@ -67,9 +71,7 @@ def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:
         ``low_hz``, ``high_hz``, ``energy`` (the band's fraction of the output's energy;
         they sum to 1), ``music`` and ``ambience`` (the one-column shares within the band).
     """
-    edges = [float(e) for e in edges_hz]
-    if any(b <= a for a, b in zip(edges, edges[1:])) or (edges and (edges[0] <= 0 or edges[-1] >= SR / 2)):
-        raise ValueError(f"band edges must increase strictly within (0, {SR / 2:g}) Hz, got {edges}")
+    edges = check_edges(edges_hz)
     o, c, s = align_lengths(output, content, style)
     mag = {k: _magnitude(v) for k, v in (("o", o), ("c", c), ("s", s))}
     total = float(np.sum(mag["o"].astype(np.float64) ** 2))
@@ -83,10 +85,16 @@ def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:
                       "energy": float(np.sum(ob.astype(np.float64) ** 2)) / total if total > 0 else 0.0,
                       "music": one_column_share(ob, mag["c"][k]),
                       "ambience": one_column_share(ob, mag["s"][k])})
-    return {"share": superposition_share(o, c, s),
-            "music": one_column_share(mag["o"], mag["c"]),
-            "ambience": one_column_share(mag["o"], mag["s"]),
-            "bands": bands}
+    share, music, ambience = superposition_fits(o, c, s)
+    return {"share": share, "music": music, "ambience": ambience, "bands": bands}
+
+
+def check_edges(edges_hz) -> list[float]:
+    """The band edges as floats, or ValueError unless they increase strictly within (0, SR/2)."""
+    edges = [float(e) for e in edges_hz]
+    if any(b <= a for a, b in zip(edges, edges[1:])) or (edges and (edges[0] <= 0 or edges[-1] >= SR / 2)):
+        raise ValueError(f"band edges must increase strictly within (0, {SR / 2:g}) Hz, got {edges}")
+    return edges
 
 
 def load_run(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -147,27 +155,36 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="run folders (each with run.json and its output WAV)")
     p.add_argument("--edges", default=",".join(f"{e:g}" for e in EDGES_HZ),
-                   help="inner band edges in Hz, comma-separated (default: C3, C5, C7)")
+                   help="inner band edges in Hz, comma-separated (default: C3, C5, C8)")
     args = p.parse_args(argv)
     try:
-        edges = [float(e) for e in args.edges.split(",") if e.strip()]
-    except ValueError:
-        p.error(f"--edges: numbers in Hz separated by commas, got {args.edges!r}")
-    rows = []
+        edges = check_edges(e for e in args.edges.split(",") if e.strip())
+    except ValueError as e:
+        p.error(f"--edges: numbers in Hz separated by commas, increasing, got {args.edges!r} ({e})")
+    rows, skipped = [], 0
     for folder in args.runs:
-        output, content, style, record = load_run(folder)
         try:
+            output, content, style, record = load_run(folder)
             parts = superposition_parts(output, content, style, edges)
-        except ValueError as e:
-            p.error(f"--edges: {e}")
+        except SystemExit as e:  # one bad folder (a failed run, a moved file) does not end the others
+            print(f"skipped: {e}", file=sys.stderr)
+            skipped += 1
+            continue
+        except AmnstError as e:
+            print(f"skipped: {folder}: {e}", file=sys.stderr)
+            skipped += 1
+            continue
         recorded = (record.get("metrics") or {}).get("superposition")
         if recorded is not None and abs(recorded - parts["share"]) > 0.01:
             print(f"note: {folder.name}: share {parts['share']:.3f} here, {recorded:.3f} in its run.json "
                   "(a stereo or resampled output is read here as its mono 22050 Hz mix)", file=sys.stderr)
         names = [Path(record["inputs"][k]["path"]).stem for k in ("content", "style")]
         rows.append((f"{names[0][:20]} x {names[1][:21]}", parts))
-    print(format_table(rows))
-    return 0
+    if rows:
+        print(format_table(rows))
+    if skipped:
+        print(f"{skipped} of {len(args.runs)} folder(s) skipped (above)", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 if __name__ == "__main__":

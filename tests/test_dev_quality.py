@@ -187,7 +187,7 @@ def test_superposition_parts_split_the_share_into_music_ambience_and_bands(tmp_p
     p = parts_mod.superposition_parts(0.5 * tone, tone, noise)
     assert p["music"] > 0.999 and p["ambience"] < 0.05 and p["share"] > 0.999
     assert abs(sum(b["energy"] for b in p["bands"]) - 1.0) < 1e-9
-    assert [round(b["low_hz"], 1) for b in p["bands"]] == [0.0, 130.8, 523.3, 2093.0]
+    assert [round(b["low_hz"], 1) for b in p["bands"]] == [0.0, 130.8, 523.3, 4186.0]  # pitch's range: C3-C8
     assert p["bands"][1]["energy"] > 0.99  # 220 Hz lies between C3 and C5
 
     p = parts_mod.superposition_parts(other, tone, noise)
@@ -216,11 +216,34 @@ def test_superposition_parts_split_the_share_into_music_ambience_and_bands(tmp_p
     row = [line for line in out.out.splitlines() if line.startswith("mus_tone x amb_noise")][0]
     assert abs(float(row.split()[3]) - share) < 5e-4, (row, share)
     assert "note:" not in out.err
-    with pytest.raises(SystemExit, match="no run.json"):
-        parts_mod.main([str(tmp_path)])
-    (run / "output.wav").unlink()  # a run whose output was moved away: one line, no traceback
-    with pytest.raises(SystemExit, match="output.wav"):
-        parts_mod.main([str(run)])
-    (run / "run.json").write_text("{}")
-    with pytest.raises(SystemExit, match="not a run record"):
-        parts_mod.main([str(run)])
+
+    # A long run's metrics cover a centred excerpt: the same excerpt is read here. Its
+    # second half is the content alone, so the excerpt's share is the metric's on it.
+    long_run = tmp_path / "long"
+    long_run.mkdir()
+    half = len(t) // 2
+    out_long = np.concatenate([mix[:half], tone[half:]]).astype(np.float32)
+    sf.write(long_run / "output.wav", out_long, sr)
+    scope = {"whole": False, "start_seconds": half / sr, "seconds": (len(t) - half) / sr}
+    (long_run / "run.json").write_text(json.dumps({
+        "inputs": {"content": {"path": str(tmp_path / "mus_tone.wav")},
+                   "style": {"path": str(tmp_path / "amb_noise.wav")}, "max_seconds": None},
+        "metrics_scope": scope, "metrics": {}}))
+    output, content, style, _ = parts_mod.load_run(long_run)
+    assert len(output) == len(content) == len(t) - half
+    assert parts_mod.superposition_parts(output, content, style)["music"] > 0.999
+
+    # Folders that cannot be read are skipped with one line each; the others are reported.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "run.json").write_text("{}")
+    assert parts_mod.main([str(tmp_path), str(run), str(bad)]) == 1
+    out = capsys.readouterr()
+    assert "mus_tone x amb_noise" in out.out and "Traceback" not in out.err
+    assert "no run.json" in out.err and "not a run record" in out.err and "2 of 3 folder(s) skipped" in out.err
+    (run / "output.wav").unlink()  # a run whose output was moved away
+    assert parts_mod.main([str(run)]) == 1
+    assert "output.wav" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # bad edges: argparse's one line, before any folder is read
+        parts_mod.main([str(run), "--edges", "500,200"])
+    assert "increasing" in capsys.readouterr().err
