@@ -23,6 +23,8 @@ def test_loss_picture_marks_each_projection_before_its_step():
     assert _marks(fig) == [15, 30, 45, 60]
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert labels.count("projection") == 1 and {"total", "content", "style"} <= set(labels)
+    # 60 steps: the projection due before step 60 never happens (no step 60 follows it).
+    assert _marks(plots.plot_loss(_history(60), projection_every=15)) == [15, 30, 45]
     assert _marks(plots.plot_loss(_history(62))) == []  # none asked, none drawn
     assert _marks(plots.plot_loss(_history(10), projection_every=15)) == []  # none within the steps run
 
