@@ -138,8 +138,9 @@ if ci and result is None:
 # **Spectrograms and loss**: the output's mel spectrogram should keep the content's
 # harmonic lines while its texture (noise floor, bands) moves towards the style's; the
 # loss curve shows the optimisation settling. It jumps at the dash-dot lines by design:
-# there the target is replaced by the mel of a real signal (a projection), and it
-# alternates a little from step to step (odd steps measure windows shifted by half).
+# there the target is replaced by the mel of a real signal (a projection; the `default`
+# and `ambience` presets project every 15 steps, `original` never). It also alternates a
+# little from step to step (odd steps measure windows shifted by half a segment).
 #
 # **Quality figures** are measured on the written audio (see `amnst_lib.metrics`): how much
 # of the content's harmony and rhythm survive, how far the timbre moved towards the style,
