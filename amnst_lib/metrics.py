@@ -420,7 +420,13 @@ def superposition_fits(output, content, style) -> tuple[float, float, float]:
         first is at least the larger of the other two. One set of magnitude STFTs serves all three.
     """
     output, content, style = align_lengths(output, content, style)
-    o, c, s = (_magnitude(v).ravel().astype(np.float64) for v in (output, content, style))
+    return magnitude_fits(*(_magnitude(v) for v in (output, content, style)))
+
+
+def magnitude_fits(output_mag: np.ndarray, content_mag: np.ndarray,
+                   style_mag: np.ndarray) -> tuple[float, float, float]:
+    """:func:`superposition_fits` on magnitudes already computed (any one shape for all three)."""
+    o, c, s = (np.asarray(v, dtype=np.float64).ravel() for v in (output_mag, content_mag, style_mag))
     oo = float(o @ o)
     if oo <= _EPS:
         return 0.0, 0.0, 0.0

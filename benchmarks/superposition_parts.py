@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
 from amnst_lib.errors import AmnstError  # noqa: E402
-from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, one_column_share, superposition_fits  # noqa: E402
+from amnst_lib.metrics import N_FFT, _magnitude, align_lengths, magnitude_fits, one_column_share  # noqa: E402
 
 SR = 22050
 #: Band edges in Hz: C3 and C8, the ends of the ``pitch`` layer's range (it holds C3-B7),
@@ -85,7 +85,7 @@ def superposition_parts(output, content, style, edges_hz=EDGES_HZ) -> dict:
                       "energy": float(np.sum(ob.astype(np.float64) ** 2)) / total if total > 0 else 0.0,
                       "music": one_column_share(ob, mag["c"][k]),
                       "ambience": one_column_share(ob, mag["s"][k])})
-    share, music, ambience = superposition_fits(o, c, s)
+    share, music, ambience = magnitude_fits(mag["o"], mag["c"], mag["s"])
     return {"share": share, "music": music, "ambience": ambience, "bands": bands}
 
 
@@ -114,15 +114,15 @@ def load_run(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
         output = load_audio(wav, SR, purpose="measure")
         content = load_audio(inputs["content"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
         style = load_audio(inputs["style"]["path"], SR, max_seconds=max_seconds, purpose="compare with")
-    except (ValueError, KeyError, TypeError) as e:
+        scope = record.get("metrics_scope") or {}
+        if scope and not scope.get("whole", True):
+            s0 = int(round(scope["start_seconds"] * SR))
+            m = int(round(scope["seconds"] * SR))
+            output, content = output[s0:s0 + m], content[s0:s0 + m]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise SystemExit(f"{record_path}: not a run record of `amnst transfer` ({type(e).__name__}: {e})") from None
     except AmnstError as e:
         raise SystemExit(f"{folder}: {e}") from None
-    scope = record.get("metrics_scope") or {}
-    if scope and not scope.get("whole", True):
-        s0 = int(round(scope["start_seconds"] * SR))
-        m = int(round(scope["seconds"] * SR))
-        output, content = output[s0:s0 + m], content[s0:s0 + m]
     return output, content, style, record
 
 
