@@ -99,7 +99,8 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                         "--config it starts from that network's preset (texture: 'default', genre_cnn: "
                         "'original'); layer flags are names of this network")
     p.add_argument("--config", metavar="RUN_JSON",
-                   help="start from the settings of an earlier run (its run.json); flags given here override them")
+                   help="start from the settings of an earlier run (its run.json, or its run folder), and its "
+                        "--max-seconds; flags given here override them")
     g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
                    help="feature layers for content, by name or index in the chosen network (a wrong name "
@@ -179,11 +180,15 @@ def run_config_from_args(args) -> RunConfig:
     if args.preset and args.config:
         raise ParameterError("give --preset or --config, not both")
     if args.config:
-        path = Path(args.config)
+        path = config_path(args.config)
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             raise ParameterError(f"{path}: no such run record") from None
+        except IsADirectoryError:
+            raise ParameterError(f"{path}: is a folder without a run.json; pass a run folder or its run.json") from None
+        except OSError as e:
+            raise ParameterError(f"{path}: cannot read it ({e.strerror or e})") from None
         except ValueError as e:
             raise ParameterError(f"{path}: not valid JSON ({e})") from None
         base = RunConfig.from_dict(_config_record(path, data))
@@ -221,6 +226,27 @@ def run_config_from_args(args) -> RunConfig:
 _SECTIONS = ("analysis", "transfer", "reconstruction", "output")
 
 
+def config_path(arg) -> Path:
+    """``--config``'s file: the path given, or the run.json inside a run folder given instead."""
+    path = Path(arg)
+    if path.is_dir() and (path / "run.json").is_file():
+        return path / "run.json"
+    return path
+
+
+def recorded_max_seconds(arg) -> float | None:
+    """The ``--max-seconds`` an earlier run used (its run.json's ``inputs.max_seconds``), or None.
+
+    It is recorded beside the settings, not among them, so :func:`run_config_from_args` does
+    not see it; called after that function has read the record.
+    """
+    try:
+        value = json.loads(config_path(arg).read_text()).get("inputs", {}).get("max_seconds")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
 def _config_record(path: Path, data) -> dict:
     """The settings of a run record (its ``config``), or one line saying why it is not one.
 
@@ -255,9 +281,15 @@ def run_transfer_command(args) -> int:
     from .pipeline import run_transfer
 
     config = run_config_from_args(args)
+    max_seconds = args.max_seconds
+    if max_seconds is None and args.config:
+        # The earlier run's excerpt length is part of what it did, though kept beside its settings.
+        max_seconds = recorded_max_seconds(args.config)
+        if max_seconds is not None:
+            print(f"--max-seconds {max_seconds:g}: as in {config_path(args.config)} (give --max-seconds to change it)")
     out = Path(args.out) if args.out else default_out_dir(args.content, args.style)
     result = run_transfer(args.content, args.style, out, config=config, weights=args.weights,
-                          overwrite=args.overwrite, progress=not args.quiet, max_seconds=args.max_seconds,
+                          overwrite=args.overwrite, progress=not args.quiet, max_seconds=max_seconds,
                           segments_to_reconstruct=args.segments_to_reconstruct,
                           compute_metrics=not args.no_metrics, keep_arrays=False)
     rec = result.record
@@ -277,7 +309,8 @@ def run_transfer_command(args) -> int:
         print("network: genre CNN, weights: RANDOM (seeded; pass --weights for trained ones)")
     if h:
         print(f"loss: {h[0]['total']:.4g} -> {h[-1]['total']:.4g} in {len(h)} steps"
-              f" ({rec['resolved']['n_segments']} segments, {rec['timings_seconds']['transfer']:.1f} s),"
+              f" ({rec['resolved']['n_segments']} segment{'' if rec['resolved']['n_segments'] == 1 else 's'},"
+              f" {rec['timings_seconds']['transfer']:.1f} s of computing),"
               f" {len(result.rollbacks)} rollback(s)")
     if result.metrics:
         print(format_table(result.metrics))

@@ -66,6 +66,47 @@ def test_same_parameters_reproduce_the_same_wav_and_config_reruns(first_run, cli
     assert (other_seed / "output.wav").read_bytes() != (first_run / "output.wav").read_bytes()
 
 
+def test_config_takes_a_run_folder_and_restores_max_seconds(clips, tmp_path, capsys):
+    short = tmp_path / "short"
+    assert run_cli(clips["content"], clips["style"], "-o", short, *FAST, "--max-seconds", "2") == 0
+    assert abs(sf.info(str(short / "output.wav")).duration - 2.0) < 0.05
+    capsys.readouterr()
+    again = tmp_path / "again"  # the run folder itself, not its run.json
+    assert run_cli(clips["content"], clips["style"], "-o", again, "--config", short, "-q") == 0
+    assert f"--max-seconds 2: as in {short / 'run.json'}" in capsys.readouterr().out
+    assert (again / "output.wav").read_bytes() == (short / "output.wav").read_bytes()
+    longer = tmp_path / "longer"  # a flag given wins over the record
+    assert run_cli(clips["content"], clips["style"], "-o", longer, "--config", short, "--max-seconds", "3", "-q") == 0
+    assert abs(sf.info(str(longer / "output.wav")).duration - 3.0) < 0.05
+    assert "as in" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["empty folder", "unreadable"])
+def test_config_that_cannot_be_read_gets_one_line(kind, clips, tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    if kind == "empty folder":
+        path = tmp_path / "nothing"
+        path.mkdir()
+        expected = "is a folder without a run.json"
+    else:
+        path = tmp_path / "secret.json"
+        path.write_text("{}")
+        read = Path.read_text
+
+        def denied(self, *a, **k):  # as chmod 0 would, also when the tests run as root
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return read(self, *a, **k)
+
+        monkeypatch.setattr(Path, "read_text", denied)
+        expected = "cannot read it (Permission denied)"
+    assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "out", "--config", path, *FAST) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_output_is_never_overwritten_without_the_flag(first_run, clips, capsys):
     before = {p.name: p.read_bytes() for p in first_run.iterdir()}
     assert run_cli(clips["content"], clips["style"], "-o", first_run, *FAST, "--seed", "3") == 2
