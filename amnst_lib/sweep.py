@@ -49,7 +49,7 @@ from typing import Any, Iterable, Sequence
 
 from .audio import SUPPORTED_EXTENSIONS
 from .config import OUTPUT_PRESETS, ReconstructionConfig, RunConfig, TransferConfig, preset, switch_network
-from .errors import AmnstError, ParameterError
+from .errors import AmnstError, OutputExistsError, ParameterError
 
 #: Keys a job's settings may override, beside every TransferConfig field and ``rec.<field>``
 #: of ReconstructionConfig: ``preset`` (the start), ``network`` (switches layer choices as
@@ -545,8 +545,113 @@ class SweepResult:
     files: dict = dataclasses.field(default_factory=dict)
 
 
+#: First columns of every ``results.csv`` this module writes (:func:`_row`).
+_HEADER_START = ["content", "style", "settings"]
+
+
+def _ours(results_csv: Path) -> bool:
+    """Whether ``results_csv`` is a sweep table of ours (by its first columns)."""
+    try:
+        with open(results_csv, newline="") as f:
+            return next(csv.reader(f), [])[:3] == _HEADER_START
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+
+
+def check_destination(out_dir) -> None:
+    """Refuse a sweep folder that would write over what is not a sweep's: one line, nothing written.
+
+    A sweep writes ``results.csv``, ``results.parquet``, ``frontier.png`` and ``runs/`` into
+    ``out_dir``. Accepted: a new or empty folder (hidden files aside), or a sweep folder
+    (one with ``runs/`` in it, whose ``results.csv``, if any, is ours) to resume or extend.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out_dir`` is the current folder or holds it, is a file, or holds other files.
+    """
+    out_dir = Path(out_dir)
+    absolute = Path(os.path.abspath(out_dir))
+    cwd = Path(os.getcwd())
+    if absolute == cwd or absolute in cwd.parents:
+        raise OutputExistsError(f"{out_dir}: is the current folder{'' if absolute == cwd else ' or holds it'}; a "
+                                f"sweep writes a folder of its own: give a new name with -o (e.g. -o sweeps/weights).")
+    if absolute.exists() and not absolute.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is a file, not a sweep folder; choose another folder with -o.")
+    if not absolute.is_dir():
+        return
+    if any(not p.name.startswith(".") for p in absolute.iterdir()) and not (absolute / RUNS_DIR).is_dir():
+        raise OutputExistsError(f"{out_dir}: holds files and is not a sweep folder (no {RUNS_DIR}/ in it), and a sweep "
+                                f"writes {RESULTS_CSV}, {FRONTIER_PNG} and {RUNS_DIR}/ there; choose a new or empty "
+                                f"folder with -o.")
+    table = absolute / RESULTS_CSV
+    if table.exists() and not _ours(table):
+        raise OutputExistsError(f"{out_dir}: its {RESULTS_CSV} is not a sweep table of amnst; move it away or choose "
+                                f"another folder with -o.")
+
+
+def earlier_rows(out_dir: Path, current: Sequence[dict]) -> list[dict]:
+    """Rows of ``out_dir``'s ``results.csv`` from earlier sweeps that ``current`` does not hold.
+
+    A sweep run again into its folder with other jobs (another grid, more pairs) rewrites
+    the table; the rows of the earlier jobs whose run folders are still there are kept,
+    after this sweep's, so that the folder's table lists every run in it. Figures are
+    read back as numbers (None where empty), ``reused`` as a bool.
+    """
+    table = Path(out_dir) / RESULTS_CSV
+    if not table.is_file() or not _ours(table):
+        return []
+    have = {str(r.get("run_dir")) for r in current}
+    numeric = set(METRIC_COLUMNS) | {"seconds", "worker_rss_gib"}
+    kept = []
+    with open(table, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("run_dir") in have or not row.get("run_dir") or not Path(row["run_dir"]).is_dir():
+                continue
+            for k in numeric & set(row):
+                try:
+                    row[k] = float(row[k]) if row[k] != "" else None
+                except ValueError:
+                    row[k] = None
+            if "reused" in row:
+                row["reused"] = {"True": True, "False": False}.get(row["reused"])
+            kept.append(row)
+    return kept
+
+
+#: Smallest memory limit a local worker is given: a TensorFlow process with the texture
+#: network holds about 0.5-0.7 GiB before its first job (the table's ``worker_rss_gib``).
+MIN_WORKER_MEMORY = 2 ** 30
+
+
+def check_cluster_options(workers: int | None, tf_threads: int | None, memory_limit) -> None:
+    """Refuse local-cluster options that would only fail once the cluster runs (one line).
+
+    Raises
+    ------
+    ParameterError
+        ``workers`` or ``tf_threads`` below 1, or a ``memory_limit`` that is neither
+        ``"auto"`` nor a size of at least :data:`MIN_WORKER_MEMORY` (``"4GiB"``, bytes).
+    """
+    for name, value in (("--workers", workers), ("--threads", tf_threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
+    if memory_limit in (None, "auto"):
+        return
+    from dask.utils import format_bytes, parse_bytes
+
+    try:
+        n_bytes = parse_bytes(memory_limit)
+    except (ValueError, TypeError):
+        raise ParameterError(f"--memory-limit must be a size such as 4GiB or 6GB (or auto), got {memory_limit!r}") from None
+    if n_bytes < MIN_WORKER_MEMORY:
+        raise ParameterError(f"--memory-limit {memory_limit} ({format_bytes(n_bytes)}) is less than the "
+                             f"{format_bytes(MIN_WORKER_MEMORY)} a worker needs for TensorFlow; give 4GiB or more, or auto")
+
+
 def _check_writable(out_dir: Path) -> Path:
     """Create ``out_dir/runs`` and prove it writable before any job starts (nothing lost later)."""
+    check_destination(out_dir)
     runs = out_dir / RUNS_DIR
     try:
         runs.mkdir(parents=True, exist_ok=True)
@@ -576,10 +681,10 @@ def write_results(rows: list[dict], out_dir: Path) -> dict:
     files = {}
     if not rows:
         return files
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(k for r in rows for k in r))  # earlier sweeps' rows may have other settings
     tmp = out_dir / f".{RESULTS_CSV}.tmp-{os.getpid()}"
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
+        w = csv.DictWriter(f, fieldnames=columns, restval="")
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
@@ -593,7 +698,8 @@ def write_results(rows: list[dict], out_dir: Path) -> dict:
         return files
     df = pd.DataFrame(rows, columns=columns)
     for k in METRIC_COLUMNS + ("seconds", "worker_rss_gib"):
-        df[k] = pd.to_numeric(df[k], errors="coerce")
+        if k in df:
+            df[k] = pd.to_numeric(df[k], errors="coerce")
     tmp = out_dir / f".{RESULTS_PARQUET}.tmp-{os.getpid()}"
     df.to_parquet(tmp, index=False)
     os.replace(tmp, out_dir / RESULTS_PARQUET)
@@ -648,6 +754,10 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
     SweepResult
     """
     out_dir = Path(out_dir)
+    if client is None and not scheduler:
+        check_cluster_options(workers, tf_threads, memory_limit)
+    elif tf_threads is not None:
+        check_cluster_options(None, tf_threads, None)
     jobs = dedupe(jobs)  # one run folder, one job, one row
     runs_dir = _check_writable(out_dir).resolve()
     override_keys = list(dict.fromkeys(k for j in jobs for k, _ in j.overrides))
@@ -662,8 +772,15 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
         else:
             todo.append(j)
 
-    def rows():
+    def this_sweep():
         return [_row(j, results[j.name], runs_dir, override_keys, varying) for j in jobs if j.name in results]
+
+    earlier = earlier_rows(out_dir, [_row(j, {}, runs_dir, override_keys, varying) for j in jobs])
+    if earlier:
+        log(f"{RESULTS_CSV}: keeping {len(earlier)} row(s) of earlier sweeps into this folder, after this sweep's")
+
+    def rows():
+        return this_sweep() + earlier
 
     if todo:
         log(f"{len(jobs)} jobs: {len(jobs) - len(todo)} complete from an earlier run, {len(todo)} to run")
@@ -671,9 +788,9 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
                          tf_threads=tf_threads, memory_limit=memory_limit, client=client, progress=progress, log=log)
     else:
         log(f"{len(jobs)} jobs: all complete from an earlier run; nothing to run")
-    final = rows()
-    files = write_results(final, out_dir)
-    files["frontier_png"] = save_frontier(final, out_dir / FRONTIER_PNG)
+    final = this_sweep()
+    files = write_results(final + earlier, out_dir)
+    files["frontier_png"] = save_frontier(final + earlier, out_dir / FRONTIER_PNG)
     _clean_stale_tmp(runs_dir)
     failed = sum(r["status"] != "ok" for r in final)
     return SweepResult(rows=final, out_dir=out_dir, ran=sum(not r["reused"] for r in final),

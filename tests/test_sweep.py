@@ -126,6 +126,68 @@ def test_bad_jobs_csv_and_grid_are_one_clear_line(clips, tmp_path, capsys):
     assert "cannot write the sweep there" in capsys.readouterr().err
 
 
+def test_a_folder_that_is_not_a_sweeps_is_refused_untouched(clips, tmp_path, capsys, monkeypatch):
+    base = ["sweep", "--contents", str(clips["musA"]), "--styles", str(clips["ambA"]), *TINY, "-q"]
+    project = tmp_path / "project"  # a user's folder: their own results.csv, no runs/
+    project.mkdir()
+    (project / "results.csv").write_text("my,own,table\n1,2,3\n")
+    (project / "notes.txt").write_text("keep me")
+    before = {p.name: p.read_bytes() for p in project.iterdir()}
+    foreign = tmp_path / "foreign"  # has runs/, but a table that is not ours
+    (foreign / "runs").mkdir(parents=True)
+    (foreign / "results.csv").write_text("a,b\n")
+    cases = [(tmp_path, project, "holds files and is not a sweep folder"),
+             (tmp_path, project / "notes.txt", "exists and is a file"),
+             (tmp_path, foreign, "results.csv is not a sweep table of amnst"),
+             (project, Path("."), "is the current folder"), (project, Path(".."), "is the current folder or holds it")]
+    for cwd, out, message in cases:
+        monkeypatch.chdir(cwd)
+        assert main([*base, "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("amnst: error: ") and message in err and err.count("\n") == 1, err
+    assert {p.name: p.read_bytes() for p in project.iterdir()} == before
+    assert sorted(p.name for p in foreign.iterdir()) == ["results.csv", "runs"] and not any((foreign / "runs").iterdir())
+
+
+def test_cluster_options_are_checked_before_anything_runs(clips, tmp_path, capsys):
+    base = ["sweep", "--contents", str(clips["musA"]), "--styles", str(clips["ambA"]), *TINY, "-q",
+            "-o", str(tmp_path / "out")]
+    cases = {("--memory-limit", "lots"): "--memory-limit must be a size such as 4GiB",
+             ("--memory-limit", "1KB"): "is less than the 1.00 GiB a worker needs",
+             ("--threads", "-1"): "--threads must be a whole number >= 1, got -1",
+             ("--workers", "0"): "--workers must be a whole number >= 1, got 0"}
+    for flags, message in cases.items():
+        assert main([*base, *flags]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+    sweep.check_cluster_options(2, 1, "4GiB")  # accepted
+    sweep.check_cluster_options(None, None, "auto")
+
+
+def test_earlier_sweeps_rows_are_kept_when_the_table_is_rewritten(tmp_path):
+    out = tmp_path / "sw"
+    for name in ("a", "b"):
+        (out / "runs" / name).mkdir(parents=True)
+    old = [{"content": "m.wav", "style": "s.wav", "settings": "seed=1", "seed": "1", "run_dir": str(out / "runs" / name),
+            "status": "ok", "reused": False, "seconds": 1.5, "chroma_similarity": 0.9, "mfcc_gap_closed": None}
+           for name in ("a", "b", "gone")]
+    sweep.write_results(old, out)
+    now = [{"content": "m.wav", "style": "s.wav", "settings": "style_weight=2", "style_weight": "2",
+            "run_dir": str(out / "runs" / "a"), "status": "ok", "reused": True, "seconds": 2.0,
+            "chroma_similarity": 0.8, "mfcc_gap_closed": 0.5}]
+    kept = sweep.earlier_rows(out, now)
+    # "a" is this sweep's own row now; "gone" has no run folder any more: only "b" is kept.
+    assert [r["run_dir"] for r in kept] == [str(out / "runs" / "b")]
+    assert kept[0]["chroma_similarity"] == 0.9 and kept[0]["mfcc_gap_closed"] is None and kept[0]["reused"] is False
+    sweep.write_results(now + kept, out)
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["settings"], r["style_weight"], r["seed"]) for r in rows] == [("style_weight=2", "2", ""),
+                                                                           ("seed=1", "", "1")]
+    assert sweep.earlier_rows(tmp_path / "nothing", now) == []
+
+
 # ----------------------------------------------------------------------- an embedded LocalCluster
 
 def test_local_cluster_sweep_resumes_and_records_failures(clips, tmp_path, capsys):
@@ -156,6 +218,14 @@ def test_local_cluster_sweep_resumes_and_records_failures(clips, tmp_path, capsy
     assert len(again) == 4 and all(r["reused"] == "True" and r["status"] == "ok" for r in again)
     assert all(r["worker_rss_gib"] == "" for r in again)  # nothing ran
     assert stamps == {r["run_dir"]: os.stat(Path(r["run_dir"]) / "run.json").st_mtime_ns for r in again}
+
+    # Extended with another job into the same folder: the table keeps the four earlier rows.
+    assert main(["sweep", "--contents", str(clips["musA"]), "--styles", str(clips["ambA"]), *TINY, "--set", "seed=5",
+                 "--workers", "1", "-q", "-o", str(out)]) == 0
+    assert "keeping 4 row(s) of earlier sweeps" in capsys.readouterr().out
+    extended = _rows(out)
+    assert len(extended) == 5 and extended[0]["seed"] == "5" and extended[0]["reused"] == "False"
+    assert {r["run_dir"] for r in extended[1:]} == set(stamps) and all(_has_figures(r) for r in extended)
 
     # A batch with a corrupt content beside a new job: recorded as failed, the other finishes.
     jobs = tmp_path / "jobs.csv"
