@@ -211,6 +211,12 @@ def load_audio(path, sr: int = 22050, *, min_seconds: float = MIN_SECONDS,
         raise AudioFileError(f"{path}: is {kind}, not an audio file; save the audio to a file and pass that.")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: the file is empty (0 bytes).")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:  # permission denied, an unreachable network file: not a decoding problem
+        raise AudioFileError(f"{path}: cannot be read ({e.strerror or e}); check its permissions, or copy it "
+                             f"somewhere readable.") from None
     stream = AudioStream(path)
     file_sr = stream.sr
     max_frames = None if max_seconds is None else int(round(max_seconds * file_sr))

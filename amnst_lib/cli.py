@@ -51,8 +51,11 @@ def _seconds_type(text: str) -> float:
     return value
 
 
-#: Lowest analysis rate ``amnst evaluate`` accepts: its chroma analysis reaches B7 (3951 Hz).
-MIN_SAMPLE_RATE = 8000
+#: Lowest analysis rate ``amnst evaluate`` accepts. Its chroma analysis reaches B7 (3951 Hz),
+#: and that filter's band, moved by the tuning the CQT estimates from the audio, ends near
+#: 4.15 kHz: librosa refused rates up to 8400 Hz for some tunings (9000 Hz passed every one
+#: tried), so the lowest standard rate above both, 11025 Hz.
+MIN_SAMPLE_RATE = 11025
 
 
 def _sample_rate_type(text: str) -> int:
@@ -63,7 +66,8 @@ def _sample_rate_type(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number of Hz, got {text!r}") from None
     if value < MIN_SAMPLE_RATE:
         raise argparse.ArgumentTypeError(
-            f"must be at least {MIN_SAMPLE_RATE} Hz (the chroma analysis reaches 3951 Hz), got {text!r}")
+            f"must be at least {MIN_SAMPLE_RATE} Hz (the chroma analysis's filters reach about 4.15 kHz), "
+            f"got {text!r}")
     return value
 
 
@@ -385,6 +389,34 @@ def _json_safe(value):
     return value
 
 
+def _check_json_destination(path: Path, overwrite: bool) -> None:
+    """Refuse, before any work, a ``--json`` file that could not be written (one line).
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` is a folder, or a file that exists without ``overwrite``.
+    OutputWriteError
+        Its folder does not exist or cannot be written.
+    """
+    import tempfile
+
+    from .errors import OutputExistsError, OutputWriteError
+
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; give a file name for --json (e.g. {path / 'figures.json'}).")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists; pass --overwrite to replace it.")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputWriteError(f"{path}: its folder {folder} does not exist; create it or give another --json path.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise OutputWriteError(f"{path}: cannot write in {folder} ({e.strerror or e}); give another --json path.") from None
+
+
 def run_evaluate_command(args: argparse.Namespace) -> int:
     """Run ``amnst evaluate``: print the table, write the JSON if asked; returns 0.
 
@@ -396,12 +428,11 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
         the message and exits with ``exc.exit_code``.
     """
     from .audio import atomic_write
-    from .errors import OutputExistsError
     from .metrics import evaluate_files, format_table, length_note
 
     json_path = Path(args.json) if args.json else None
-    if json_path is not None and json_path.exists() and not args.overwrite:
-        raise OutputExistsError(f"{json_path}: already exists; pass --overwrite to replace it.")
+    if json_path is not None:
+        _check_json_destination(json_path, args.overwrite)
     metrics = evaluate_files(args.output, args.content, args.style, sr=args.sr,
                              max_seconds=args.max_seconds)
     note = length_note(args.output, args.content, args.sr, max_seconds=args.max_seconds)

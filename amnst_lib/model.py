@@ -205,6 +205,8 @@ def load_weights(model: keras.Model, path) -> dict:
         non-finite values.
     """
     path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder; give the weights file in it (.weights.h5, or the original's .npy).")
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file.")
     name = path.name.lower()

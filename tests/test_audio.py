@@ -57,6 +57,24 @@ def test_missing_empty_corrupt_silent_short(tmp_path):
         load_audio(tmp_path / "blip.wav")
 
 
+def test_an_unreadable_file_is_not_called_undecodable(tmp_path, monkeypatch):
+    import builtins
+
+    from amnst_lib import audio
+
+    good = tmp_path / "locked.wav"
+    cut(CONTENT, good, 1.0)
+
+    def denied(file, *a, **k):  # what chmod 0 gives, also when the tests run as root
+        if str(file) == str(good):
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *a, **k)
+
+    monkeypatch.setattr(audio, "open", denied, raising=False)
+    with pytest.raises(AudioFileError, match=r"locked.wav: cannot be read \(Permission denied\); check its permissions"):
+        load_audio(good)
+
+
 def test_write_wav_is_16_bit_and_never_overwrites_silently(tmp_path):
     y = np.sin(np.linspace(0, 1000, 22050)).astype(np.float32) * 0.5
     path = write_wav(tmp_path / "out.wav", y, 22050)

@@ -267,6 +267,33 @@ def test_run_evaluate_command_prints_table_and_writes_json(short_clips, tmp_path
     assert cli.run_evaluate_command(_parse(argv + ["--overwrite"])) == 0
 
 
+def test_evaluate_json_that_cannot_be_written_is_refused_before_any_work(short_clips, tmp_path, monkeypatch):
+    import tempfile
+
+    from amnst_lib.errors import OutputWriteError
+
+    def no_work(*a, **k):
+        raise AssertionError("the figures were computed before the --json path was checked")
+
+    monkeypatch.setattr(metrics, "evaluate_files", no_work)
+    base = [str(short_clips["out"]), "--content", str(short_clips["content"]), "--style", str(short_clips["style"])]
+    folder = tmp_path / "dir.json"
+    folder.mkdir()
+    for extra in ([], ["--overwrite"]):  # --overwrite never replaces a folder
+        with pytest.raises(OutputExistsError, match="is a folder; give a file name for --json"):
+            cli.run_evaluate_command(_parse(base + ["--json", str(folder), *extra]))
+    with pytest.raises(OutputWriteError, match="does not exist"):
+        cli.run_evaluate_command(_parse(base + ["--json", str(tmp_path / "nowhere" / "m.json")]))
+
+    def read_only(*a, **k):  # what a read-only folder gives, also when the tests run as root
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    with pytest.raises(OutputWriteError, match=r"cannot write in .* \(Permission denied\)"):
+        cli.run_evaluate_command(_parse(base + ["--json", str(tmp_path / "m.json")]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.json"]
+
+
 def _module(*argv):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "amnst_lib.metrics", *map(str, argv)],

@@ -120,6 +120,8 @@ def test_wrong_count_and_wrong_kind_are_rejected(tmp_path):
         load_weights(build_genre_cnn(), tmp_path / "w.txt")
     with pytest.raises(WeightsError, match="no such weights file"):
         load_weights(build_genre_cnn(), tmp_path / "missing.weights.h5")
+    with pytest.raises(WeightsError, match="is a folder; give the weights file in it"):
+        load_weights(build_genre_cnn(), tmp_path)
 
 
 def test_keras_file_for_another_network_is_rejected(tmp_path):
