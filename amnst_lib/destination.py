@@ -180,7 +180,11 @@ class Claim:
             raise OSError(errno.EEXIST, "the folder was filled by something else during the run", str(out))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".amnst-old-{os.getpid()}-", dir=out.parent))
-            os.replace(out, old / "run")
+            try:
+                os.replace(out, old / "run")
+            except OSError:  # the old run cannot be moved (not ours to move): leave no empty holder
+                shutil.rmtree(old, ignore_errors=True)
+                raise
         try:
             os.replace(self.tmp, out)
         except OSError:
@@ -339,4 +343,6 @@ def describe_write_error(e: OSError) -> str:
             errno.EACCES: "permission denied: choose a writable folder with -o",
             errno.EPERM: "permission denied: choose a writable folder with -o"}.get(e.errno)
     where = f" ({e.filename})" if e.filename else ""
+    if hint and hint.split(":")[0].lower() == _os_reason(e).lower():  # "Permission denied; permission denied: ..."
+        return f"{_os_reason(e)}{where}:{hint.split(':', 1)[1]}"
     return f"{_os_reason(e)}{where}" + (f"; {hint}" if hint else "")

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections import namedtuple
+from pathlib import Path
 
 import pytest
 
@@ -255,6 +256,30 @@ def test_interrupted_is_printed_on_its_own_line_after_the_progress_bar(clips, tm
     assert code == 130
     assert "amnst: interrupted" in err.splitlines()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_old_run_that_cannot_be_moved_aside_is_kept_with_nothing_left_over(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "run.json").write_text(json.dumps({"amnst_run": 1}))
+    (target / "output.wav").write_bytes(b"RIFF old")
+    claim = claim_destination(target, overwrite=True)
+    (claim.tmp / "output.wav").write_bytes(b"RIFF new")
+    real = os.replace
+
+    def denied(src, dst):  # a folder of another user's, in a writable parent
+        if Path(src) == target:
+            raise PermissionError(errno.EACCES, "Permission denied", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(destination.os, "replace", denied)
+    with pytest.raises(PermissionError) as info:
+        claim.publish()
+    claim.release()
+    assert (target / "output.wav").read_bytes() == b"RIFF old"
+    assert _leftovers(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert destination.describe_write_error(info.value) == (
+        f"Permission denied ({target}): choose a writable folder with -o")
 
 
 def test_a_folder_filled_by_someone_else_during_the_run_is_not_replaced(tmp_path):
