@@ -12,6 +12,7 @@ domain modules, which never import it. Errors a user can fix print one line,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -208,7 +209,8 @@ def run_config_from_args(args) -> RunConfig:
     if args.raw_losses:
         changes["normalize_losses"] = False
     start = switch_network(base.transfer, network) if network else base.transfer
-    transfer = start.replace(**changes)
+    with _named_as_flags(changes):
+        transfer = start.replace(**changes)
     if weights and transfer.network != "genre_cnn":
         raise ParameterError(
             f"--weights applies to the genre CNN only; the {transfer.network} network is random by design "
@@ -218,7 +220,8 @@ def run_config_from_args(args) -> RunConfig:
     resolve_config_layers(transfer)  # a bad layer name lists the valid names of the chosen network
     reconstruction = base.reconstruction
     if args.n_iter is not None:
-        reconstruction = reconstruction.replace(n_iter=args.n_iter)
+        with _named_as_flags({"n_iter": args.n_iter}):
+            reconstruction = reconstruction.replace(n_iter=args.n_iter)
     if getattr(args, "init_phase", None) is not None:
         reconstruction = reconstruction.replace(init_phase=args.init_phase)
     output = base.output
@@ -228,6 +231,27 @@ def run_config_from_args(args) -> RunConfig:
 
 
 _SECTIONS = ("analysis", "transfer", "reconstruction", "output")
+
+#: Flags whose names are not their settings' (``--lr`` sets ``learning_rate``).
+_FLAG_OF = {"learning_rate": "--lr", "n_iter": "--griffin-lim-iters"}
+
+
+@contextlib.contextmanager
+def _named_as_flags(given):
+    """Re-raise a setting's ParameterError under the flag the user typed.
+
+    The settings' checks name the setting (``n_iter must be an integer >= 1, got 0``); a
+    user who typed ``--griffin-lim-iters 0`` reads ``--griffin-lim-iters (n_iter) must be ...``.
+    """
+    try:
+        yield
+    except ParameterError as e:
+        text = str(e)
+        for name in given:
+            if text.startswith(f"{name} "):
+                flag = _FLAG_OF.get(name, "--" + name.replace("_", "-"))
+                raise ParameterError(f"{flag} ({name}){text[len(name):]}") from None
+        raise
 
 
 def config_path(arg) -> Path:

@@ -253,11 +253,11 @@ class TransferConfig(_Settings):
         _check(0 < self.decay_rate <= 10, f"decay_rate must be in (0, 10], got {self.decay_rate!r}")
         _check(self.max_segments is None or (isinstance(self.max_segments, int) and self.max_segments >= 1), f"max_segments must be None or an integer >= 1, got {self.max_segments!r}")
         _check(isinstance(self.batch_segments, int) and self.batch_segments >= 1, f"batch_segments must be an integer >= 1, got {self.batch_segments!r}")
-        _check(self.history_buffer_size >= 1, "history_buffer_size must be >= 1")
+        _check(self.history_buffer_size >= 1, f"history_buffer_size must be >= 1, got {self.history_buffer_size!r}")
         _check(1 <= self.rollback_steps <= self.history_buffer_size, f"rollback_steps must be in 1..history_buffer_size ({self.history_buffer_size}), got {self.rollback_steps!r}")
-        _check(self.max_retries >= 0, "max_retries must be >= 0")
+        _check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries!r}")
         _check(isinstance(self.seed, int) and 0 <= self.seed < 2 ** 32, f"seed must be an integer in 0..2**32-1, got {self.seed!r}")
-        _check(self.print_frequency >= 1, "print_frequency must be >= 1")
+        _check(self.print_frequency >= 1, f"print_frequency must be >= 1, got {self.print_frequency!r}")
 
     @property
     def resolved_learning_rate(self) -> float:

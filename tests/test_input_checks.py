@@ -36,6 +36,18 @@ def test_transfer_numbers_out_of_range(capsys, flag, value, words):
     _one_line_error(capsys, ["transfer", "c.wav", "s.wav", flag, value], *words)
 
 
+@pytest.mark.parametrize("flags,expected", [
+    (["--griffin-lim-iters", "0"], "--griffin-lim-iters (n_iter) must be an integer >= 1, got 0"),
+    (["--lr", "0"], "--lr (learning_rate) must be a positive number, got 0.0"),
+    (["--max-retries", "-1"], "--max-retries (max_retries) must be >= 0, got -1"),
+    (["--content-weight", "-1"], "--content-weight (content_weight) must be a finite number >= 0"),
+])
+def test_a_bad_setting_is_named_by_the_flag_typed(capsys, flags, expected):
+    assert main(["transfer", "c.wav", "s.wav", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"amnst: error: {expected}") and err.count("\n") == 1, err
+
+
 @pytest.mark.parametrize("sr", ["0", "-22050", "100", "8000", "8300"])
 def test_evaluate_sample_rate_out_of_range(capsys, sr):
     # 8000-8400 Hz passed this check once and then failed inside librosa's CQT (a traceback).
