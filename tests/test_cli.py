@@ -185,7 +185,7 @@ def _silent(path):
     ("texture_weights", "--weights applies to the genre CNN only"),
     ("bad_weights", "unknown weights format"),
     ("wrong_shape_weights", "array 4 (conv1 kernel) has shape"),
-    ("bad_value", "content_weight must be a finite number >= 0"),
+    ("bad_value", "--content-weight (content_weight) must be a finite number >= 0"),
 ])
 def test_bad_input_gets_one_clear_message_and_writes_nothing(clips, tmp_path, capsys, case, message):
     content, style = clips["content"], clips["style"]
