@@ -265,7 +265,7 @@ def test_stats_projection_and_style_below_flags_reach_the_run_record(clips, tmp_
     cfg = json.loads((out / "run.json").read_text())["config"]["transfer"]
     assert cfg["stats_layers"] == ["logmel"] and cfg["projection_every"] == 2 and cfg["style_below_hz"] == 130.8
     assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "neg", *FAST, "--style-below-hz", "-5") == 2
-    assert "style_below_hz must be a frequency in Hz" in capsys.readouterr().err
+    assert "--style-below-hz (style_below_hz) must be a frequency in Hz" in capsys.readouterr().err
     assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "bad", *FAST, "--stats-layers", "conv2") == 2
     assert "unknown texture-network layer 'conv2'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
