@@ -105,7 +105,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                         "'original'); layer flags are names of this network")
     p.add_argument("--config", metavar="RUN_JSON",
                    help="start from the settings of an earlier run (its run.json, or its run folder), and its "
-                        "--max-seconds; flags given here override them")
+                        "--max-seconds and --segments-to-reconstruct; flags given here override them")
     g = p.add_argument_group("transfer (defaults: the preset's values; 'default' / 'original' shown)")
     g.add_argument("--content-layers", type=_layers, metavar="L,L",
                    help="feature layers for content, by name or index in the chosen network (a wrong name "
@@ -262,17 +262,27 @@ def config_path(arg) -> Path:
     return path
 
 
-def recorded_max_seconds(arg) -> float | None:
-    """The ``--max-seconds`` an earlier run used (its run.json's ``inputs.max_seconds``), or None.
+def recorded_inputs(arg) -> dict:
+    """``--max-seconds`` and ``--segments-to-reconstruct`` of an earlier run, those it set.
 
-    It is recorded beside the settings, not among them, so :func:`run_config_from_args` does
-    not see it; called after that function has read the record.
+    They are recorded in its run.json's ``inputs``, beside the settings, not among them, so
+    :func:`run_config_from_args` does not see them; called after that function has read
+    the record. Returns ``{"max_seconds": float, "segments_to_reconstruct": int}``, each
+    key only where the run used it.
     """
     try:
-        value = json.loads(config_path(arg).read_text()).get("inputs", {}).get("max_seconds")
+        inputs = json.loads(config_path(arg).read_text()).get("inputs", {})
+        inputs = inputs if isinstance(inputs, dict) else {}
     except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+        return {}
+    out = {}
+    value = inputs.get("max_seconds")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        out["max_seconds"] = float(value)
+    value = inputs.get("segments_to_reconstruct")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        out["segments_to_reconstruct"] = value
+    return out
 
 
 def _config_record(path: Path, data) -> dict:
@@ -309,16 +319,21 @@ def run_transfer_command(args) -> int:
     from .pipeline import run_transfer
 
     config = run_config_from_args(args)
-    max_seconds = args.max_seconds
-    if max_seconds is None and args.config:
-        # The earlier run's excerpt length is part of what it did, though kept beside its settings.
-        max_seconds = recorded_max_seconds(args.config)
-        if max_seconds is not None:
+    max_seconds, segments = args.max_seconds, args.segments_to_reconstruct
+    if args.config:
+        # What of the input the earlier run used is part of what it did, though kept beside its settings.
+        recorded = recorded_inputs(args.config)
+        if max_seconds is None and "max_seconds" in recorded:
+            max_seconds = recorded["max_seconds"]
             print(f"--max-seconds {max_seconds:g}: as in {config_path(args.config)} (give --max-seconds to change it)")
+        if segments is None and "segments_to_reconstruct" in recorded:
+            segments = recorded["segments_to_reconstruct"]
+            print(f"--segments-to-reconstruct {segments}: as in {config_path(args.config)} (give "
+                  f"--segments-to-reconstruct to change it)")
     out = Path(args.out) if args.out else default_out_dir(args.content, args.style)
     result = run_transfer(args.content, args.style, out, config=config, weights=args.weights,
                           overwrite=args.overwrite, progress=not args.quiet, max_seconds=max_seconds,
-                          segments_to_reconstruct=args.segments_to_reconstruct,
+                          segments_to_reconstruct=segments,
                           compute_metrics=not args.no_metrics, keep_arrays=False)
     rec = result.record
     h = result.history

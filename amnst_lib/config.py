@@ -242,9 +242,10 @@ class TransferConfig(_Settings):
         for name in ("content_weight", "style_weight"):
             v = getattr(self, name)
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{name} must be a finite number >= 0, got {v!r}")
-        _check(self.content_weight > 0 or self.style_weight > 0 or not (self.content_layers or self.style_layers),
-               "the content and style weights are both 0: the loss would be 0 and the target would not move; "
-               "give one of them a positive weight")
+        _check(self.iterations == 0 or (self.content_weight > 0 and self.content_layers)
+               or (self.style_weight > 0 and (self.style_layers or self.stats_layers)),
+               "the loss has no term: the content side has weight 0 or no layers, and so has the style side, so "
+               "the target would not move; give a positive weight to a side that has layers")
         _check(isinstance(self.iterations, int) and self.iterations >= 0, f"iterations must be an integer >= 0, got {self.iterations!r}")
         _check(self.init in INITS, f"init must be one of {INITS}, got {self.init!r}")
         _check(self.window_edges in WINDOW_EDGES, f"window_edges must be one of {WINDOW_EDGES}, got {self.window_edges!r}")

@@ -41,6 +41,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from itertools import product
@@ -547,12 +548,15 @@ class SweepResult:
 
 #: First columns of every ``results.csv`` this module writes (:func:`_row`).
 _HEADER_START = ["content", "style", "settings"]
+#: A job's run folder name (:attr:`Job.name`): ``<content>__<style>__<settings hash>``.
+_JOB_FOLDER = re.compile(r".+__.+__[0-9a-f]{8}")
 
 
 def _ours(results_csv: Path) -> bool:
-    """Whether ``results_csv`` is a sweep table of ours (by its first columns)."""
+    """Whether ``results_csv`` is a sweep table of ours (by its first columns; a BOM, as
+    spreadsheet programs save, is allowed)."""
     try:
-        with open(results_csv, newline="") as f:
+        with open(results_csv, newline="", encoding="utf-8-sig") as f:
             return next(csv.reader(f), [])[:3] == _HEADER_START
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
@@ -562,8 +566,9 @@ def check_destination(out_dir) -> None:
     """Refuse a sweep folder that would write over what is not a sweep's: one line, nothing written.
 
     A sweep writes ``results.csv``, ``results.parquet``, ``frontier.png`` and ``runs/`` into
-    ``out_dir``. Accepted: a new or empty folder (hidden files aside), or a sweep folder
-    (one with ``runs/`` in it, whose ``results.csv``, if any, is ours) to resume or extend.
+    ``out_dir``. Accepted: a new or empty folder (hidden files aside), or a sweep folder to
+    resume or extend: its ``results.csv`` is ours, or it has none and its ``runs/`` holds
+    only job folders (``<content>__<style>__<8 hex digits>``).
 
     Raises
     ------
@@ -580,34 +585,45 @@ def check_destination(out_dir) -> None:
         raise OutputExistsError(f"{out_dir}: exists and is a file, not a sweep folder; choose another folder with -o.")
     if not absolute.is_dir():
         return
-    if any(not p.name.startswith(".") for p in absolute.iterdir()) and not (absolute / RUNS_DIR).is_dir():
-        raise OutputExistsError(f"{out_dir}: holds files and is not a sweep folder (no {RUNS_DIR}/ in it), and a sweep "
-                                f"writes {RESULTS_CSV}, {FRONTIER_PNG} and {RUNS_DIR}/ there; choose a new or empty "
-                                f"folder with -o.")
+    if not any(not p.name.startswith(".") for p in absolute.iterdir()):
+        return
     table = absolute / RESULTS_CSV
-    if table.exists() and not _ours(table):
-        raise OutputExistsError(f"{out_dir}: its {RESULTS_CSV} is not a sweep table of amnst; move it away or choose "
-                                f"another folder with -o.")
+    if table.exists():
+        if not _ours(table):
+            raise OutputExistsError(f"{out_dir}: its {RESULTS_CSV} is not a sweep table of amnst; move it away or "
+                                    f"choose another folder with -o.")
+        return
+    runs = absolute / RUNS_DIR
+    if not runs.is_dir() or not all(p.name.startswith(".") or _JOB_FOLDER.fullmatch(p.name) for p in runs.iterdir()):
+        raise OutputExistsError(f"{out_dir}: holds files and is not a sweep folder (no {RESULTS_CSV} of amnst, no "
+                                f"{RUNS_DIR}/ of job folders), and a sweep writes {RESULTS_CSV}, {FRONTIER_PNG} and "
+                                f"{RUNS_DIR}/ there; choose a new or empty folder with -o.")
 
 
 def earlier_rows(out_dir: Path, current: Sequence[dict]) -> list[dict]:
     """Rows of ``out_dir``'s ``results.csv`` from earlier sweeps that ``current`` does not hold.
 
     A sweep run again into its folder with other jobs (another grid, more pairs) rewrites
-    the table; the rows of the earlier jobs whose run folders are still there are kept,
-    after this sweep's, so that the folder's table lists every run in it. Figures are
-    read back as numbers (None where empty), ``reused`` as a bool.
+    the table; the rows of the earlier jobs whose run folders are still in ``runs/`` are
+    kept, after this sweep's, so that the folder's table lists every run in it. Rows are
+    matched by run folder name, and ``run_dir`` is set to where the folder is now (a
+    sweep folder copied or moved elsewhere). Figures are read back as numbers (None where
+    empty), ``reused`` as a bool.
     """
     table = Path(out_dir) / RESULTS_CSV
     if not table.is_file() or not _ours(table):
         return []
-    have = {str(r.get("run_dir")) for r in current}
+    runs = (Path(out_dir) / RUNS_DIR).resolve()
+    have = {Path(str(r.get("run_dir"))).name for r in current}
     numeric = set(METRIC_COLUMNS) | {"seconds", "worker_rss_gib"}
     kept = []
-    with open(table, newline="") as f:
+    with open(table, newline="", encoding="utf-8-sig") as f:
         for row in csv.DictReader(f):
-            if row.get("run_dir") in have or not row.get("run_dir") or not Path(row["run_dir"]).is_dir():
+            name = Path(row.get("run_dir") or "").name
+            if not name or name in have or not (runs / name).is_dir():
                 continue
+            have.add(name)
+            row["run_dir"] = str(runs / name)
             for k in numeric & set(row):
                 try:
                     row[k] = float(row[k]) if row[k] != "" else None
@@ -641,12 +657,20 @@ def check_cluster_options(workers: int | None, tf_threads: int | None, memory_li
     from dask.utils import format_bytes, parse_bytes
 
     try:
+        fraction = float(memory_limit)
+    except (ValueError, TypeError):
+        fraction = None
+    if fraction is not None and 0 <= fraction <= 1:
+        return  # Dask's own meanings: 0 is no limit, 0 < x <= 1 that share of the machine's memory
+    try:
         n_bytes = parse_bytes(memory_limit)
     except (ValueError, TypeError):
-        raise ParameterError(f"--memory-limit must be a size such as 4GiB or 6GB (or auto), got {memory_limit!r}") from None
+        raise ParameterError(f"--memory-limit must be a size such as 4GiB or 6GB, a share of the memory such as "
+                             f"0.5, or auto; got {memory_limit!r}") from None
     if n_bytes < MIN_WORKER_MEMORY:
         raise ParameterError(f"--memory-limit {memory_limit} ({format_bytes(n_bytes)}) is less than the "
-                             f"{format_bytes(MIN_WORKER_MEMORY)} a worker needs for TensorFlow; give 4GiB or more, or auto")
+                             f"{format_bytes(MIN_WORKER_MEMORY)} a worker needs for TensorFlow; give 1GiB or more "
+                             f"(4GiB for long tracks), or auto")
 
 
 def _check_writable(out_dir: Path) -> Path:
@@ -754,7 +778,7 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
     SweepResult
     """
     out_dir = Path(out_dir)
-    if client is None and not scheduler:
+    if client is None and not (scheduler or _scheduler_from_env()):
         check_cluster_options(workers, tf_threads, memory_limit)
     elif tf_threads is not None:
         check_cluster_options(None, tf_threads, None)

@@ -80,7 +80,7 @@ def nst_seconds(n_segments: int, steps: int = 12, preset_name: str = "original")
     the shifted grid's window batches have other sizes than the plain grid's (3 segments:
     2 + 1 windows against 3), so its first step traces the step function again (about
     0.25 s at 3 segments, once per run). Timing from step 1 counted that trace in the
-    per-step figure (0.085 s against 0.063 s at 3 segments, session 13).
+    per-step figure: 0.085 s at 3 segments, against 0.058 s timed from step 2 (session 13).
     """
     from amnst_lib.audio import load_audio
     from amnst_lib.config import AnalysisConfig, preset

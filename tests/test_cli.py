@@ -75,6 +75,12 @@ def test_config_takes_a_run_folder_and_restores_max_seconds(clips, tmp_path, cap
     assert run_cli(clips["content"], clips["style"], "-o", again, "--config", short, "-q") == 0
     assert f"--max-seconds 2: as in {short / 'run.json'}" in capsys.readouterr().out
     assert (again / "output.wav").read_bytes() == (short / "output.wav").read_bytes()
+    parts = tmp_path / "parts"  # --segments-to-reconstruct is restored the same way
+    assert run_cli(clips["content"], clips["style"], "-o", parts, *FAST, "--segments-to-reconstruct", "1") == 0
+    capsys.readouterr()
+    assert run_cli(clips["content"], clips["style"], "-o", tmp_path / "parts2", "--config", parts, "-q") == 0
+    assert "--segments-to-reconstruct 1: as in" in capsys.readouterr().out
+    assert (tmp_path / "parts2" / "output.wav").read_bytes() == (parts / "output.wav").read_bytes()
     longer = tmp_path / "longer"  # a flag given wins over the record
     assert run_cli(clips["content"], clips["style"], "-o", longer, "--config", short, "--max-seconds", "3", "-q") == 0
     assert abs(sf.info(str(longer / "output.wav")).duration - 3.0) < 0.05

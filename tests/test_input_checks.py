@@ -41,7 +41,8 @@ def test_transfer_numbers_out_of_range(capsys, flag, value, words):
     (["--lr", "0"], "--lr (learning_rate) must be a positive number, got 0.0"),
     (["--max-retries", "-1"], "--max-retries (max_retries) must be >= 0, got -1"),
     (["--content-weight", "-1"], "--content-weight (content_weight) must be a finite number >= 0"),
-    (["--content-weight", "0", "--style-weight", "0"], "the content and style weights are both 0"),
+    (["--content-weight", "0", "--style-weight", "0"], "the loss has no term"),
+    (["--style-weight", "0", "--content-layers", ""], "the loss has no term"),
 ])
 def test_a_bad_setting_is_named_by_the_flag_typed(capsys, flags, expected):
     assert main(["transfer", "c.wav", "s.wav", *flags]) == 2

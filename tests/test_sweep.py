@@ -136,7 +136,14 @@ def test_a_folder_that_is_not_a_sweeps_is_refused_untouched(clips, tmp_path, cap
     foreign = tmp_path / "foreign"  # has runs/, but a table that is not ours
     (foreign / "runs").mkdir(parents=True)
     (foreign / "results.csv").write_text("a,b\n")
-    cases = [(tmp_path, project, "holds files and is not a sweep folder"),
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me too")
+    board = tmp_path / "board"  # another tool's runs/ (TensorBoard's default name)
+    (board / "runs" / "Nov30_14-02-11").mkdir(parents=True)
+    cases = [(tmp_path, project, "its results.csv is not a sweep table of amnst"),
+             (tmp_path, notes, "holds files and is not a sweep folder"),
+             (tmp_path, board, "holds files and is not a sweep folder"),
              (tmp_path, project / "notes.txt", "exists and is a file"),
              (tmp_path, foreign, "results.csv is not a sweep table of amnst"),
              (project, Path("."), "is the current folder"), (project, Path(".."), "is the current folder or holds it")]
@@ -147,6 +154,16 @@ def test_a_folder_that_is_not_a_sweeps_is_refused_untouched(clips, tmp_path, cap
         assert err.startswith("amnst: error: ") and message in err and err.count("\n") == 1, err
     assert {p.name: p.read_bytes() for p in project.iterdir()} == before
     assert sorted(p.name for p in foreign.iterdir()) == ["results.csv", "runs"] and not any((foreign / "runs").iterdir())
+    assert [p.name for p in notes.iterdir()] == ["todo.txt"] and sorted(p.name for p in board.iterdir()) == ["runs"]
+    # Sweep folders are accepted: our table (saved again with a BOM by a spreadsheet) without
+    # runs/, or runs/ of job folders without a table.
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "results.csv").write_text("\ufeffcontent,style,settings,run_dir\n", encoding="utf-8")
+    sweep.check_destination(ours)
+    jobs_only = tmp_path / "jobs_only"
+    (jobs_only / "runs" / "musA__ambA__0123abcd").mkdir(parents=True)
+    sweep.check_destination(jobs_only)
 
 
 def test_cluster_options_are_checked_before_anything_runs(clips, tmp_path, capsys):
@@ -161,8 +178,8 @@ def test_cluster_options_are_checked_before_anything_runs(clips, tmp_path, capsy
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
-    sweep.check_cluster_options(2, 1, "4GiB")  # accepted
-    sweep.check_cluster_options(None, None, "auto")
+    for limit in ("4GiB", "auto", None, "0", 0.5, "1"):  # Dask's: 0 no limit, 0 < x <= 1 a share of memory
+        sweep.check_cluster_options(2, 1, limit)
 
 
 def test_earlier_sweeps_rows_are_kept_when_the_table_is_rewritten(tmp_path):
@@ -186,6 +203,13 @@ def test_earlier_sweeps_rows_are_kept_when_the_table_is_rewritten(tmp_path):
     assert [(r["settings"], r["style_weight"], r["seed"]) for r in rows] == [("style_weight=2", "2", ""),
                                                                            ("seed=1", "", "1")]
     assert sweep.earlier_rows(tmp_path / "nothing", now) == []
+    # The folder copied elsewhere: rows are matched by run folder name and point at the copy.
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    moved = sweep.earlier_rows(copy, [{"run_dir": str(copy / "runs" / "a")}])
+    assert [r["run_dir"] for r in moved] == [str((copy / "runs" / "b").resolve())]
 
 
 # ----------------------------------------------------------------------- an embedded LocalCluster
