@@ -253,6 +253,20 @@ def _check_existing(absolute: Path, out_dir: Path, overwrite: bool) -> None:
                   f"Choose another output folder with -o.")
 
 
+def refuse_current_folder(out_dir, what: str = "run", example: str = "outputs/my_run") -> None:
+    """Refuse a destination that is the current folder or holds it: a ``what`` writes a folder of its own.
+
+    Raises
+    ------
+    OutputExistsError
+    """
+    absolute = Path(os.path.abspath(out_dir))
+    cwd = Path(os.getcwd())
+    if absolute == cwd or absolute in cwd.parents:
+        _fail(f"{out_dir}: is the current folder{'' if absolute == cwd else ' or holds it'}; a {what} writes a "
+              f"folder of its own: give a new name with -o (e.g. -o {example}).")
+
+
 def claim_destination(out_dir, overwrite: bool = False) -> Claim:
     """Check that ``out_dir`` can be written, and claim it for this run.
 
@@ -279,10 +293,7 @@ def claim_destination(out_dir, overwrite: bool = False) -> Claim:
     """
     out_dir = Path(out_dir)
     absolute = Path(os.path.abspath(out_dir))
-    cwd = Path(os.getcwd())
-    if absolute == cwd or absolute in cwd.parents:
-        _fail(f"{out_dir}: is the current folder{'' if absolute == cwd else ' or holds it'}; a run writes a "
-              f"folder of its own: give a new name with -o (e.g. -o outputs/my_run).")
+    refuse_current_folder(out_dir)
     if not absolute.name:
         _fail(f"{out_dir}: is the root of the file system; give a run folder name with -o.")
     existing = _first_existing(absolute.parent)

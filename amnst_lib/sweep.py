@@ -575,12 +575,11 @@ def check_destination(out_dir) -> None:
     OutputExistsError
         ``out_dir`` is the current folder or holds it, is a file, or holds other files.
     """
+    from .destination import refuse_current_folder
+
     out_dir = Path(out_dir)
+    refuse_current_folder(out_dir, "sweep", "sweeps/weights")
     absolute = Path(os.path.abspath(out_dir))
-    cwd = Path(os.getcwd())
-    if absolute == cwd or absolute in cwd.parents:
-        raise OutputExistsError(f"{out_dir}: is the current folder{'' if absolute == cwd else ' or holds it'}; a "
-                                f"sweep writes a folder of its own: give a new name with -o (e.g. -o sweeps/weights).")
     if absolute.exists() and not absolute.is_dir():
         raise OutputExistsError(f"{out_dir}: exists and is a file, not a sweep folder; choose another folder with -o.")
     if not absolute.is_dir():
