@@ -600,7 +600,8 @@ def check_destination(out_dir) -> None:
 
 
 def earlier_rows(out_dir: Path, current: Sequence[dict]) -> list[dict]:
-    """Rows of ``out_dir``'s ``results.csv`` from earlier sweeps that ``current`` does not hold.
+    """Rows of ``out_dir``'s ``results.csv`` from earlier sweeps that ``current`` does not hold
+    (``current``: this sweep's rows, or only their ``run_dir``).
 
     A sweep run again into its folder with other jobs (another grid, more pairs) rewrites
     the table; the rows of the earlier jobs whose run folders are still in ``runs/`` are
@@ -646,7 +647,8 @@ def check_cluster_options(workers: int | None, tf_threads: int | None, memory_li
     ------
     ParameterError
         ``workers`` or ``tf_threads`` below 1, or a ``memory_limit`` that is neither
-        ``"auto"`` nor a size of at least :data:`MIN_WORKER_MEMORY` (``"4GiB"``, bytes).
+        ``"auto"``, nor Dask's share of the machine's memory (0 for none, 0 < x <= 1), nor
+        a size of at least :data:`MIN_WORKER_MEMORY` (``"4GiB"``, bytes).
     """
     for name, value in (("--workers", workers), ("--threads", tf_threads)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -798,7 +800,7 @@ def run_sweep(jobs: Sequence[Job], out_dir, *, scheduler: str | None = None, wor
     def this_sweep():
         return [_row(j, results[j.name], runs_dir, override_keys, varying) for j in jobs if j.name in results]
 
-    earlier = earlier_rows(out_dir, [_row(j, {}, runs_dir, override_keys, varying) for j in jobs])
+    earlier = earlier_rows(out_dir, [{"run_dir": str(runs_dir / j.name)} for j in jobs])
     if earlier:
         log(f"{RESULTS_CSV}: keeping {len(earlier)} row(s) of earlier sweeps into this folder, after this sweep's")
 
