@@ -611,14 +611,17 @@ def earlier_rows(out_dir: Path, current: Sequence[dict]) -> list[dict]:
     empty), ``reused`` as a bool.
     """
     table = Path(out_dir) / RESULTS_CSV
-    if not table.is_file() or not _ours(table):
+    if not table.is_file():
         return []
     runs = (Path(out_dir) / RUNS_DIR).resolve()
     have = {Path(str(r.get("run_dir"))).name for r in current}
     numeric = set(METRIC_COLUMNS) | {"seconds", "worker_rss_gib"}
     kept = []
     with open(table, newline="", encoding="utf-8-sig") as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        if (reader.fieldnames or [])[:3] != _HEADER_START:  # not ours (check_destination refused it already)
+            return []
+        for row in reader:
             name = Path(row.get("run_dir") or "").name
             if not name or name in have or not (runs / name).is_dir():
                 continue
