@@ -398,7 +398,8 @@ _THREADS_SET = False
 
 
 def _limit_threads(tf_threads: int | None) -> None:
-    """Once per worker process: TensorFlow's intra-op pool (before its first op), quieter logs."""
+    """Once per worker process: TensorFlow's intra-op pool (before its first op) and Griffin-Lim's
+    FFT threads, both ``tf_threads``; quieter logs."""
     global _THREADS_SET
     if _THREADS_SET:
         return
@@ -412,6 +413,9 @@ def _limit_threads(tf_threads: int | None) -> None:
     if not tf_threads:
         return
 
+    from .spectrum import set_fft_workers
+
+    set_fft_workers(int(tf_threads))  # Griffin-Lim's FFTs: the same share of the cores
     try:
         tf.config.threading.set_intra_op_parallelism_threads(int(tf_threads))
         tf.config.threading.set_inter_op_parallelism_threads(1)

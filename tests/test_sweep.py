@@ -371,3 +371,21 @@ def test_a_worker_killed_during_a_job_is_retried_and_recorded_once(dask_cluster,
     assert len(starts) >= 2 and starts[-1]["pid"] != killed["pid"]  # it ran again, on another process
     assert sorted(p.name for p in (tmp_path / "killed" / "runs").iterdir()) == sorted(
         Path(r["run_dir"]).name for r in rows)  # no half-written folder left
+
+
+def test_a_workers_thread_limit_also_limits_griffin_lims_ffts(monkeypatch):
+    from amnst_lib import spectrum, sweep
+
+    import logging
+
+    import tensorflow as tf
+
+    monkeypatch.setattr(sweep, "_THREADS_SET", False)
+    levels = logging.getLogger("amnst").level, tf.get_logger().level  # it quietens both: put them back
+    try:
+        sweep._limit_threads(1)  # TensorFlow may have run already here: its part is skipped, not ours
+        assert spectrum.fft_workers() == 1
+    finally:
+        spectrum.set_fft_workers(None)
+        logging.getLogger("amnst").setLevel(levels[0])
+        tf.get_logger().setLevel(levels[1])
