@@ -743,8 +743,10 @@ class TransferForm:
 
         Errors the user can fix are shown beside the form and return None; they are never
         raised. Each phase is named in the status while it runs. With ``show_results`` the
-        players, figures and quality table replace the previous result under the form,
-        and "Done" appears once they are drawn.
+        players, figures and quality table replace the previous result under the form once
+        they are drawn, and "Done" appears; a run that stops before that (a refused value,
+        a file that cannot be read, a folder that cannot be written) leaves the previous
+        result where it was, and the status says that it is the last run's.
 
         Returns
         -------
@@ -754,8 +756,6 @@ class TransferForm:
         self._show_notice("")
         self.run_button.disabled = True
         self.progress.layout.display = "none"
-        if show_results:
-            self.output.outputs = ()
         self.phases, self._current = [], None
         self._started = time.perf_counter()
         self._started_at = time.strftime("%H:%M:%S")
@@ -777,7 +777,8 @@ class TransferForm:
             self._close_phase()
         except AmnstError as e:
             self._show_message(str(e))
-            self._finish_status("<b>Not run</b>: see the message below.", "not run")
+            kept = " (the results shown are the last run's)" if show_results and self.output.outputs else ""
+            self._finish_status(f"<b>Not run</b>: see the message below{kept}.", "not run")
             return None
         except BaseException as e:
             self._finish_status(f"<b>Failed</b>: {html.escape(type(e).__name__)}: {html.escape(str(e))}", "failed")

@@ -245,6 +245,27 @@ def test_a_bad_folder_after_a_finished_run_does_not_leave_done_beside_the_error(
     assert form.message == "" and "Not ready" not in form.status.value
 
 
+def test_a_refused_run_keeps_the_last_runs_results(tmp_path):
+    """A Run that stops at a bad value, an unreadable file or an unwritable folder leaves the
+    last run's players and figures under the form, and says that they are the last run's."""
+    form = build_transfer_form(out_dir=tmp_path / "out")
+    form.set_values(**FAST)
+    assert form.run(show_results=True) is not None
+    shown = form.output.outputs
+    assert len(shown) >= 4
+    (tmp_path / "a_file").write_text("not a folder")
+    for change in ({"audio_dir": "/no/such/folder"}, {"out_dir": str(tmp_path / "a_file")}):
+        form.set_values(**change)
+        assert form.run(show_results=True) is None and form.message
+        assert form.output.outputs == shown, change
+        assert "Not run" in form.status.value and "the last run's" in form.status.value, form.status.value
+        form.set_values(audio_dir="", out_dir=str(tmp_path / "out"))
+    # With nothing shown yet, nothing is said of a last run.
+    fresh = build_transfer_form(out_dir=tmp_path / "out2")
+    fresh.set_values(**FAST, audio_dir="/no/such/folder")
+    assert fresh.run(show_results=True) is None and "last run" not in fresh.status.value
+
+
 def test_a_new_folder_gets_music_as_content_and_ambience_as_style_and_says_so(tmp_path):
     folder = _folder(tmp_path / "audio", ["a_rain_roof.wav", "b_piano_song.wav", "c_field_birds.wav"])
     form = build_transfer_form()
