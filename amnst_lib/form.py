@@ -29,6 +29,7 @@ import html
 import io
 import logging
 import math
+import re
 import time
 import warnings
 from contextlib import contextmanager
@@ -776,7 +777,7 @@ class TransferForm:
                 self.output.outputs = output_bundles(transfer_result_items(result, play_inputs=play))
             self._close_phase()
         except AmnstError as e:
-            self._show_message(str(e))
+            self._show_message(in_form_words(str(e)))
             kept = " (the results shown are the last run's)" if show_results and self.output.outputs else ""
             self._finish_status(f"<b>Not run</b>: see the message below{kept}.", "not run")
             return None
@@ -792,6 +793,25 @@ class TransferForm:
         summary = ", ".join(f"{html.escape(n)} {s:.1f} s" for n, s in self.phases)
         self._finish_status(f"<b>Done</b> in {seconds:.1f} s{where}<br><small>{summary}</small>", "done")
         return result
+
+
+#: The command line's names in the library's messages, and the form's for the same thing.
+_FORM_WORDS = ((re.compile(r"(?:give a new name |[Cc]hoose another (?:output )?folder |choose a writable "
+                           r"(?:folder|place) |give a (?:run folder|shorter) name )?with -o(?: \(e\.g\. -o [^)]*\))?"),
+                lambda m: ("S" if m.group(0)[0] == "C" else "s") + "et another out_dir"),
+               (re.compile(r"--overwrite only replaces run folders"),
+                "the form replaces only run folders of amnst"))
+
+
+def in_form_words(message: str) -> str:
+    """A library message as a form user reads it: ``out_dir`` where the command line says ``-o``.
+
+    The run's checks (:mod:`amnst_lib.destination`) name the command line's flags; the form
+    has a field for the same thing, and no ``-o``.
+    """
+    for pattern, words in _FORM_WORDS:
+        message = pattern.sub(words, message)
+    return message
 
 
 class _NoteHandler(logging.Handler):

@@ -259,6 +259,8 @@ def test_a_refused_run_keeps_the_last_runs_results(tmp_path):
         assert form.run(show_results=True) is None and form.message
         assert form.output.outputs == shown, change
         assert "Not run" in form.status.value and "the last run's" in form.status.value, form.status.value
+        if "out_dir" in change:  # said in the form's words: it has no -o
+            assert " -o" not in form.message and "set another out_dir" in form.message, form.message
         form.set_values(audio_dir="", out_dir=str(tmp_path / "out"))
     # With nothing shown yet, nothing is said of a last run.
     fresh = build_transfer_form(out_dir=tmp_path / "out2")
@@ -400,3 +402,31 @@ def test_native_log_lines_are_filtered_by_level_and_the_rest_is_kept():
     assert filter_native_log(text, "3") == ("<string>:5: UserWarning: a Python warning\n"
                                             "To enable the following instructions: (not after a hidden line: kept)\n")
     assert filter_native_log(text, "junk") == text
+
+
+def test_the_run_checks_messages_in_the_forms_words(tmp_path, monkeypatch):
+    """Every destination message that names the command line's -o or --overwrite reads with
+    the form's out_dir instead (the checks are shared with `amnst transfer`)."""
+    import pytest
+
+    from amnst_lib.destination import claim_destination, describe_write_error, refuse_current_folder
+    from amnst_lib.errors import AmnstError
+    from amnst_lib.form import in_form_words
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "notes.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    messages = [describe_write_error(PermissionError(13, "Permission denied", "/x/y")),
+                describe_write_error(OSError(30, "Read-only file system", "/x/y"))]
+    for call in (lambda: refuse_current_folder("."), lambda: claim_destination(tmp_path / "file"),
+                 lambda: claim_destination(tmp_path / "file" / "run"),
+                 lambda: claim_destination(tmp_path / "theirs", overwrite=True),
+                 lambda: claim_destination(tmp_path / ("n" * 300))):
+        with pytest.raises(AmnstError) as e:
+            call()
+        messages.append(str(e.value))
+    for message in messages:
+        assert " -o" in message, message  # the command line's wording...
+        said = in_form_words(message)
+        assert " -o" not in said and "--overwrite" not in said and "out_dir" in said, said  # ...and the form's
