@@ -325,6 +325,9 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
             weights_info = {"trained": None, "note": "network supplied by the caller"}
         if weights_info.get("trained") is False:
             log.warning(weights_info["note"])
+        if t_cfg.iterations == 0:
+            log.warning(f"0 transfer steps: the output is the start (init '{t_cfg.init}') turned back into audio, "
+                        f"with nothing optimised towards the style; give iterations >= 1 for a transfer")
 
         phase_started("analysing the inputs (mel spectrograms)")
         t1 = time.perf_counter()

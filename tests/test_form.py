@@ -430,3 +430,10 @@ def test_the_run_checks_messages_in_the_forms_words(tmp_path, monkeypatch):
         assert " -o" in message, message  # the command line's wording...
         said = in_form_words(message)
         assert " -o" not in said and "--overwrite" not in said and "out_dir" in said, said  # ...and the form's
+
+
+def test_zero_iterations_runs_but_says_that_nothing_was_transferred(tmp_path):
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**{**FAST, "iterations_for_nst": 0})
+    assert form.run(show_results=False) is not None and "Done" in form.status.value
+    assert "0 transfer steps" in form.notice and "nothing optimised towards the style" in form.notice
