@@ -153,29 +153,46 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
     ----------
     rows : sequence of mapping
         One per job, with ``chroma_similarity``, ``mfcc_gap_closed`` (None or NaN: not
-        plotted), ``settings`` (the point's label and colour) and ``content`` / ``style``.
+        plotted), ``settings`` (the point's colour), ``style`` (its shape) and ``content``.
 
     Returns
     -------
     Figure
-        One point per job, labelled by its settings; up and to the right is better.
+        One point per job: its colour the settings, its shape the ambience (each in a
+        legend; one setting alone: each point named by its pair); up and to the right is
+        better.
     """
     fig = _figure(8, 6)
     ax = fig.add_subplot()
     ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and np.isfinite(r.get(k))
                                  for k in ("chroma_similarity", "mfcc_gap_closed"))]
     labels = list(dict.fromkeys(str(r.get("settings", "")) for r in ok))
+    styles = list(dict.fromkeys(str(r.get("style", "")) for r in ok))
     colours = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+    shapes = {sty: "osD^vP*Xph"[i % 10] for i, sty in enumerate(styles)}
     for lab in labels:
-        sel = [r for r in ok if str(r.get("settings", "")) == lab]
-        ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
-                   color=colours[lab], label=lab, s=36, zorder=3)
-        for r in sel if len(ok) <= 24 else ():  # beyond that the colours (legend) say it
-            text = lab if len(labels) > 1 else f"{r.get('content', '')} x {r.get('style', '')}"
+        for sty in styles:
+            sel = [r for r in ok if str(r.get("settings", "")) == lab and str(r.get("style", "")) == sty]
+            if sel:
+                ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
+                           color=colours[lab], marker=shapes[sty], s=36, zorder=3)
+    # One setting: each point is named by its pair. Several: colour = settings and shape =
+    # ambience, in two legends (labels on every point overlapped where the points crowd).
+    if len(labels) == 1 and len(ok) <= 24:
+        for r in ok:
+            text = f"{r.get('content', '')} x {r.get('style', '')}"
             ax.annotate(text if len(text) <= 32 else text[:31] + "…", (r["mfcc_gap_closed"], r["chroma_similarity"]),
                         fontsize=7, alpha=0.8, xytext=(4, 3), textcoords="offset points", annotation_clip=True)
+    from matplotlib.lines import Line2D
+
     if len(labels) > 1:
-        ax.legend(fontsize=7, loc="best", title="settings", title_fontsize=7)
+        handles = [Line2D([], [], color=colours[lab], marker="o", linestyle="", label=lab) for lab in labels]
+        first = ax.legend(handles=handles, fontsize=7, loc="upper left", title="settings", title_fontsize=7)
+        ax.add_artist(first)
+    if len(styles) > 1:
+        handles = [Line2D([], [], color="0.3", marker=shapes[sty], linestyle="",
+                          label=sty if len(sty) <= 32 else sty[:31] + "…") for sty in styles]
+        ax.legend(handles=handles, fontsize=7, loc="lower right", title="ambience", title_fontsize=7)
     ax.margins(0.15)
     ax.set(xlabel="MFCC gap closed (style taken on; higher is better)",
            ylabel="chroma similarity (content kept; higher is better)",

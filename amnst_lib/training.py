@@ -297,12 +297,13 @@ def plot_learning_curves(history: dict):
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
-    for key, style in (("loss", "-"), ("val_loss", "--")):
+    # Markers: a run of one epoch is a single point, which a line alone does not draw.
+    for key, style in (("loss", "o-"), ("val_loss", "s--")):
         if key in history:
-            ax_loss.plot(epochs, history[key], style, label=key)
-    for key, style in (("accuracy", "-"), ("val_accuracy", "--")):
+            ax_loss.plot(epochs, history[key], style, label=key, ms=4)
+    for key, style in (("accuracy", "o-"), ("val_accuracy", "s--")):
         if key in history:
-            ax_acc.plot(epochs, history[key], style, label=key)
+            ax_acc.plot(epochs, history[key], style, label=key, ms=4)
     ax_acc.axhline(1 / len(GENRES), color="grey", lw=0.8, ls=":", label="chance")
     if "learning_rate" in history:
         ax_lr = ax_acc.twinx()

@@ -102,18 +102,21 @@ if ci and result.failed:
 #
 # One row per job (the whole table, with every figure, is in `results.csv`): chroma
 # similarity says how much of the music's harmony is kept, MFCC gap closed how far its
-# timbre moved towards the ambience's; superposition near 1 would mean a mere mix.
+# timbre moved towards the ambience's (random-Gram gap closed: the same on another
+# measure); superposition near 1 would mean a mere mix; s: the run's seconds.
 
 # %%
-shown = ("chroma_similarity", "mfcc_gap_closed", "random_gram_gap_closed", "superposition", "seconds")
-display(table([[r["content"][:24], r["style"][:20], r["settings"], r["status"], *[r[k] for k in shown]]
-               for r in result.rows], ["content", "style", "settings", "status", *shown], floatfmt=".3f"))
+shown = {"chroma_similarity": "chroma", "mfcc_gap_closed": "MFCC gap", "random_gram_gap_closed": "rGram gap",
+         "superposition": "superpos", "seconds": "s"}
+display(table([[r["content"][:28], r["style"][:20], r["settings"], r["status"], *[r[k] for k in shown]]
+               for r in result.rows], ["content", "style", "settings", "status", *shown.values()], floatfmt=".3f"))
 
 # %% [markdown]
 # ## The trade-off
 #
-# Each point is one job: up is more of the music kept, right is more of the style taken on.
-# Settings that sit up and to the right of the others are the ones to keep.
+# Each point is one job: up is more of the music kept, right is more of the style taken on;
+# its colour is the settings, its shape the ambience. Settings that sit up and to the right
+# of the others are the ones to keep.
 
 # %%
 from amnst_lib.plots import plot_frontier

@@ -33,3 +33,34 @@ def test_projection_every_is_read_from_a_run_record_old_or_new():
     assert projection_every({"config": {"transfer": {"projection_every": 15}}}) == 15
     assert projection_every({"config": {"transfer": {}}}) == 0
     assert projection_every({}) == 0
+
+
+def test_frontier_colours_settings_and_shapes_ambiences_without_crowded_labels():
+    rows = [{"content": "mus01", "style": sty, "settings": s, "chroma_similarity": 0.9 - 0.01 * i,
+             "mfcc_gap_closed": 0.5 + 0.01 * i} for i, (s, sty) in
+            enumerate((s, sty) for s in ("content_weight=2.0", "content_weight=5.0") for sty in ("amb04", "amb07"))]
+    rows.append({"content": "mus01", "style": "amb04", "settings": "content_weight=9.0",
+                 "chroma_similarity": float("nan"), "mfcc_gap_closed": None})  # a failed job: not drawn
+    fig = plots.plot_frontier(rows)
+    ax = fig.axes[0]
+    assert "4 of 5 jobs" in ax.get_title()
+    legends = [a for a in ax.get_children() if isinstance(a, matplotlib.legend.Legend)]
+    titles = {lg.get_title().get_text(): [t.get_text() for t in lg.get_texts()] for lg in legends}
+    assert titles == {"settings": ["content_weight=2.0", "content_weight=5.0"], "ambience": ["amb04", "amb07"]}
+    assert not ax.texts  # no label on every point
+    shapes = {str(c.get_paths()[0].vertices.round(2).tolist()) for c in ax.collections}
+    assert len(ax.collections) == 4 and len(shapes) == 2
+    # One setting: each point is named by its pair, and no legend is needed.
+    one = plots.plot_frontier([r for r in rows if r["settings"] == "content_weight=2.0"]).axes[0]
+    assert sorted(t.get_text() for t in one.texts) == ["mus01 x amb04", "mus01 x amb07"]
+    assert [a for a in one.get_children() if isinstance(a, matplotlib.legend.Legend)] == [
+        a for a in one.get_children() if isinstance(a, matplotlib.legend.Legend) and a.get_title().get_text() == "ambience"]
+
+
+def test_learning_curves_of_one_epoch_show_their_points():
+    """Notebook 02 in CI trains one epoch: each curve is one point, drawn with a marker."""
+    from amnst_lib.training import plot_learning_curves
+
+    fig = plot_learning_curves({"loss": [2.1], "val_loss": [2.2], "accuracy": [0.2], "val_accuracy": [0.15]})
+    lines = [ln for ax in fig.axes for ln in ax.lines if ln.get_label() in ("loss", "val_loss", "accuracy", "val_accuracy")]
+    assert len(lines) == 4 and all(ln.get_marker() not in (None, "None", "") for ln in lines)
