@@ -81,7 +81,7 @@ class AudioStream:
                 self._data = np.atleast_2d(y).astype(np.float32)
                 self.sr, self.channels = int(sr), int(self._data.shape[0])
             except Exception:
-                reason = str(sf_error).strip().splitlines()[0] if str(sf_error).strip() else type(sf_error).__name__
+                reason = _decoder_reason(sf_error, self.path)
                 raise AudioFileError(
                     f"{self.path}: cannot be decoded as audio ({reason}). "
                     f"Use a WAV, FLAC, OGG or MP3 file that plays in other software."
@@ -110,7 +110,7 @@ class AudioStream:
                     left -= len(data)
                     yield np.ascontiguousarray(data.T)
         except sf.LibsndfileError as e:
-            raise AudioFileError(f"{self.path}: cannot be decoded as audio ({e}).") from None
+            raise AudioFileError(f"{self.path}: cannot be decoded as audio ({_decoder_reason(e, self.path)}).") from None
 
 
 def resample_stream(sr_in: int, sr_out: int, channels: int = 1):
@@ -377,3 +377,15 @@ def write_wav(path, y: np.ndarray, sr: int, *, overwrite: bool = False) -> Path:
         y = y[0] if y.shape[0] == 1 else y.T  # soundfile takes (n_samples, n_channels)
     return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype="PCM_16", format="WAV"),
                         overwrite=overwrite, suffix=".wav")
+
+
+def _decoder_reason(error: BaseException, path) -> str:
+    """The decoder's reason in a few words: its first line, without libsndfile's
+    "Error opening '<path>': " (the message names the file already)."""
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    first = text.splitlines()[0]
+    for quoted in (repr(str(path)), f"'{path}'", f'"{path}"'):
+        first = first.replace(f"Error opening {quoted}: ", "")
+    return first

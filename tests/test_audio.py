@@ -42,8 +42,9 @@ def test_missing_empty_corrupt_silent_short(tmp_path):
     with pytest.raises(AudioFileError, match="empty"):
         load_audio(tmp_path / "empty.wav")
     (tmp_path / "notes.wav").write_text("this is not audio " * 100)
-    with pytest.raises(AudioFileError, match="cannot be decoded"):
+    with pytest.raises(AudioFileError, match="cannot be decoded") as e:
         load_audio(tmp_path / "notes.wav")
+    assert str(e.value).count("notes.wav") == 1, str(e.value)  # the file named once, not again in the reason
     good = (tmp_path / "good.wav")
     cut(CONTENT, good, 1.0)
     (tmp_path / "truncated.wav").write_bytes(good.read_bytes()[:30])
