@@ -177,7 +177,8 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
                 ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
                            color=colours[lab], marker=shapes[sty], s=36, zorder=3)
     # One setting: each point is named by its pair. Several: colour = settings and shape =
-    # ambience, in two legends (labels on every point overlapped where the points crowd).
+    # ambience, in two legends beside the axes, where they hide no point (labels on every
+    # point overlapped where the points crowd).
     if len(labels) == 1 and len(ok) <= 24:
         for r in ok:
             text = f"{r.get('content', '')} x {r.get('style', '')}"
@@ -187,12 +188,14 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
 
     if len(labels) > 1:
         handles = [Line2D([], [], color=colours[lab], marker="o", linestyle="", label=lab) for lab in labels]
-        first = ax.legend(handles=handles, fontsize=7, loc="upper left", title="settings", title_fontsize=7)
+        first = ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                          title="settings", title_fontsize=7)
         ax.add_artist(first)
     if len(styles) > 1:
         handles = [Line2D([], [], color="0.3", marker=shapes[sty], linestyle="",
                           label=sty if len(sty) <= 32 else sty[:31] + "…") for sty in styles]
-        ax.legend(handles=handles, fontsize=7, loc="lower right", title="ambience", title_fontsize=7)
+        ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0),
+                  title="ambience", title_fontsize=7)
     ax.margins(0.15)
     ax.set(xlabel="MFCC gap closed (style taken on; higher is better)",
            ylabel="chroma similarity (content kept; higher is better)",

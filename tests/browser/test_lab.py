@@ -1,10 +1,10 @@
 """The notebooks in a real browser: JupyterLab + Debian's Chromium, driven by Playwright.
 
 ``make test-browser`` runs this (``make test`` leaves it out: it is marked ``browser``).
-Copies of ``03_style_transfer.ipynb`` and ``01_audio_preprocessing.ipynb`` with their CI
-parameters injected (the committed notebooks are not touched) are opened in JupyterLab,
-run with Run > Run All Cells, then the form of 03 is used as a user would: a bad audio
-folder and back, other iterations, another style, Run. Screenshots go to
+Copies of ``03_style_transfer.ipynb``, ``01_audio_preprocessing.ipynb`` and ``04_sweep.ipynb``
+with their CI parameters injected (the committed notebooks are not touched) are opened in
+JupyterLab, run with Run > Run All Cells, then the form of 03 is used as a user would: a bad
+audio folder and back, other iterations, another style, Run. Screenshots go to
 ``outputs/browser/`` for a human to look at. A missing Chromium or Playwright fails the
 test (it is never skipped): installing them is part of running it.
 """
@@ -24,7 +24,7 @@ from . import lab as L
 
 pytestmark = pytest.mark.browser
 
-NB03, NB01 = "03_style_transfer.ipynb", "01_audio_preprocessing.ipynb"
+NB03, NB01, NB04 = "03_style_transfer.ipynb", "01_audio_preprocessing.ipynb", "04_sweep.ipynb"
 STYLE2 = "amb07_fireplace"
 FORM_ITERATIONS = 4
 
@@ -56,7 +56,7 @@ def lab(tmp_path_factory):
     root = L.SHOTS / "lab"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    for name in (NB03, NB01):
+    for name in (NB03, NB01, NB04):
         _prepare(L.ROOT / "notebooks" / name, root)
     tmp = tmp_path_factory.mktemp("jupyter")
     with L.jupyter_lab(root, tmp) as server:
@@ -244,3 +244,18 @@ def test_01_runs_all_cells_cleanly(lab, page):
     _assert_clean(page, "01 after Run All")
     assert page.locator(f"{L.CURRENT} img").count() >= 3
     assert page.locator(f"{L.CURRENT} audio").count() >= 2
+
+
+def test_04_runs_a_sweep_and_shows_its_table_and_frontier(lab, page):
+    """The sweep notebook: a local Dask cluster from a notebook cell, the table, the frontier
+    (colour = settings, shape = ambience: two legends), and nothing on stderr."""
+    L.open_notebook(page, lab, NB04)
+    seconds = L.run_all(page)
+    print(f"\n04 Run All Cells: {seconds:.1f} s")
+    L.shot(page, "04_run_all")
+    _assert_clean(page, "04 after Run All")
+    text = page.locator(L.CURRENT).inner_text()
+    assert "0 failed" in text, text[-800:]
+    table = page.locator(f"{L.CURRENT} table").first
+    assert table.count() == 1 and "chroma" in table.inner_text() and "superpos" in table.inner_text()
+    assert page.locator(f"{L.CURRENT} img").count() >= 1, "no frontier picture"
