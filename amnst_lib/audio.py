@@ -388,4 +388,4 @@ def _decoder_reason(error: BaseException, path) -> str:
     first = text.splitlines()[0]
     for quoted in (repr(str(path)), f"'{path}'", f'"{path}"'):
         first = first.replace(f"Error opening {quoted}: ", "")
-    return first
+    return first.rstrip(".") or type(error).__name__  # the message goes on after it

@@ -38,7 +38,7 @@ from typing import Any
 
 from .config import (INITS, NETWORKS, OUTPUT_FORMATS, OUTPUT_PRESETS, PRESETS, AnalysisConfig, OutputConfig,
                      ReconstructionConfig, RunConfig, preset, switch_network)
-from .errors import AmnstError, ParameterError
+from .errors import AmnstError, DivergenceError, ParameterError
 from .model import FEATURE_LAYERS, resolve_layers
 from .notebook_utils import guess_file, list_audio_files, pick_file, resolve_audio_dir
 from .texture import TEXTURE_LAYERS, resolve_texture_layers
@@ -739,6 +739,10 @@ class TransferForm:
 
         return FormBar
 
+    def _earlier_note(self) -> str:
+        """Said beside a run that stopped: results still shown under the form are an earlier run's."""
+        return " (the results shown are from an earlier run)" if self.output.outputs else ""
+
     def run(self, show_results: bool = True):
         """The Run button: check the values, run the transfer, show the result.
 
@@ -746,8 +750,8 @@ class TransferForm:
         raised. Each phase is named in the status while it runs. With ``show_results`` the
         players, figures and quality table replace the previous result under the form once
         they are drawn, and "Done" appears; a run that stops before that (a refused value,
-        a file that cannot be read, a folder that cannot be written) leaves the previous
-        result where it was, and the status says that it is the last run's.
+        a file that cannot be read, a folder that cannot be written, an error) leaves the
+        previous result where it was, and the status says that it is an earlier run's.
 
         Returns
         -------
@@ -778,11 +782,13 @@ class TransferForm:
             self._close_phase()
         except AmnstError as e:
             self._show_message(in_form_words(str(e)))
-            kept = " (the results shown are the last run's)" if show_results and self.output.outputs else ""
-            self._finish_status(f"<b>Not run</b>: see the message below{kept}.", "not run")
+            # A diverged run did run (its last good result is in its folder); the rest stopped before.
+            what = "Stopped" if isinstance(e, DivergenceError) else "Not run"
+            self._finish_status(f"<b>{what}</b>: see the message below{self._earlier_note()}.", "not run")
             return None
         except BaseException as e:
-            self._finish_status(f"<b>Failed</b>: {html.escape(type(e).__name__)}: {html.escape(str(e))}", "failed")
+            self._finish_status(f"<b>Failed</b>: {html.escape(type(e).__name__)}: {html.escape(str(e))}"
+                                f"{self._earlier_note()}", "failed")
             raise
         finally:
             self.run_button.disabled = False
@@ -795,12 +801,14 @@ class TransferForm:
         return result
 
 
-#: The command line's names in the library's messages, and the form's for the same thing.
-_FORM_WORDS = ((re.compile(r"(?:give a new name |[Cc]hoose another (?:output )?folder |choose a writable "
-                           r"(?:folder|place) |give a (?:run folder|shorter) name )?with -o(?: \(e\.g\. -o [^)]*\))?"),
-                lambda m: ("S" if m.group(0)[0] == "C" else "s") + "et another out_dir"),
-               (re.compile(r"--overwrite only replaces run folders"),
-                "the form replaces only run folders of amnst"))
+#: The command line's names in the library's messages, and the form's for the same thing:
+#: whole phrases only, so a path or an unknown phrase that holds "-o" is left as it is.
+_FORM_WORDS = ((re.compile(r"give a new name with -o \(e\.g\. -o [^)]*\)"), "set another out_dir"),
+               (re.compile(r"give a shorter name with -o"), "set a shorter out_dir"),
+               (re.compile(r"give a run folder name with -o"), "set another out_dir"),
+               (re.compile(r"([Cc])hoose (?:another (?:output )?folder|a writable (?:folder|place)) with -o"),
+                lambda m: ("S" if m.group(1) == "C" else "s") + "et another out_dir"),
+               (re.compile(r"--overwrite only replaces run folders"), "the form replaces only run folders of amnst"))
 
 
 def in_form_words(message: str) -> str:

@@ -327,7 +327,8 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
             log.warning(weights_info["note"])
         if t_cfg.iterations == 0:
             log.warning(f"0 transfer steps: the output is the start (init '{t_cfg.init}') turned back into audio, "
-                        f"with nothing optimised towards the style; give iterations >= 1 for a transfer")
+                        f"with nothing optimised towards the style; give 1 or more steps (--iterations, the form's "
+                        f"iterations_for_nst) for a transfer")
 
         phase_started("analysing the inputs (mel spectrograms)")
         t1 = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .config import AnalysisConfig
 
@@ -146,6 +147,11 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, projection_every: int =
     return fig
 
 
+def _short(text: str, most: int = 32) -> str:
+    """``text`` cut to ``most`` characters, with an ellipsis when cut."""
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figure:
     """A sweep's trade-off: chroma similarity (content kept) against MFCC gap closed (style taken on).
 
@@ -159,7 +165,8 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
     -------
     Figure
         One point per job: its colour the settings, its shape the ambience (each in a
-        legend; one setting alone: each point named by its pair); up and to the right is
+        legend beside the axes, labels cut to 40 and 32 characters; more than ten ambiences:
+        one shape; one setting alone: each point named by its pair); up and to the right is
         better.
     """
     fig = _figure(8, 6)
@@ -167,12 +174,13 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
     ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and np.isfinite(r.get(k))
                                  for k in ("chroma_similarity", "mfcc_gap_closed"))]
     labels = list(dict.fromkeys(str(r.get("settings", "")) for r in ok))
-    styles = list(dict.fromkeys(str(r.get("style", "")) for r in ok))
+    styles = list(dict.fromkeys(str(r.get("style") or "") for r in ok))
     colours = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
-    shapes = {sty: "osD^vP*Xph"[i % 10] for i, sty in enumerate(styles)}
+    # A shape per ambience while there are shapes enough; beyond ten, one shape (no legend).
+    shapes = {sty: "osD^vP*Xph"[i] if len(styles) <= 10 else "o" for i, sty in enumerate(styles)}
     for lab in labels:
         for sty in styles:
-            sel = [r for r in ok if str(r.get("settings", "")) == lab and str(r.get("style", "")) == sty]
+            sel = [r for r in ok if str(r.get("settings", "")) == lab and str(r.get("style") or "") == sty]
             if sel:
                 ax.scatter([r["mfcc_gap_closed"] for r in sel], [r["chroma_similarity"] for r in sel],
                            color=colours[lab], marker=shapes[sty], s=36, zorder=3)
@@ -181,19 +189,18 @@ def plot_frontier(rows: Sequence[Mapping], *, title: str | None = None) -> Figur
     # point overlapped where the points crowd).
     if len(labels) == 1 and len(ok) <= 24:
         for r in ok:
-            text = f"{r.get('content', '')} x {r.get('style', '')}"
-            ax.annotate(text if len(text) <= 32 else text[:31] + "…", (r["mfcc_gap_closed"], r["chroma_similarity"]),
+            ax.annotate(_short(f"{r.get('content', '')} x {r.get('style', '')}"),
+                        (r["mfcc_gap_closed"], r["chroma_similarity"]),
                         fontsize=7, alpha=0.8, xytext=(4, 3), textcoords="offset points", annotation_clip=True)
-    from matplotlib.lines import Line2D
-
     if len(labels) > 1:
-        handles = [Line2D([], [], color=colours[lab], marker="o", linestyle="", label=lab) for lab in labels]
+        handles = [Line2D([], [], color=colours[lab], marker="o", linestyle="", label=_short(lab, 40))
+                   for lab in labels]
         first = ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                           title="settings", title_fontsize=7)
         ax.add_artist(first)
-    if len(styles) > 1:
-        handles = [Line2D([], [], color="0.3", marker=shapes[sty], linestyle="",
-                          label=sty if len(sty) <= 32 else sty[:31] + "…") for sty in styles]
+    if 1 < len(styles) <= 10:
+        handles = [Line2D([], [], color="0.3", marker=shapes[sty], linestyle="", label=_short(sty or "(none)"))
+                   for sty in styles]
         ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0),
                   title="ambience", title_fontsize=7)
     ax.margins(0.15)

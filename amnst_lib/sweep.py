@@ -5,8 +5,8 @@ A sweep is a list of :class:`Job` s (content, style, settings overrides). Each j
 writes), named ``<content>__<style>__<hash>`` where ``hash`` is a short hash of the full
 resolved settings. The whole sweep gets one table, ``results.csv`` (and ``results.parquet``
 when pandas and pyarrow are installed): inputs, settings, status, seconds, the worker's
-resident memory after the job and every quality figure, plus ``frontier.png`` (chroma similarity against MFCC gap closed, one labelled point
-per job).
+resident memory after the job and every quality figure, plus ``frontier.png`` (chroma similarity against MFCC gap closed, one point per
+job: its colour the settings, its shape the ambience).
 
 Where the jobs run: an embedded :class:`distributed.LocalCluster` of process workers (one
 job at a time each, TensorFlow's intra-op pool sized so that workers x threads = cores), or
@@ -399,7 +399,7 @@ _THREADS_SET = False
 
 def _limit_threads(tf_threads: int | None) -> None:
     """Once per worker process: TensorFlow's intra-op pool (before its first op) and Griffin-Lim's
-    FFT threads, both ``tf_threads``; quieter logs."""
+    FFT threads, both ``tf_threads`` (without it: TensorFlow's default, one FFT thread); quieter logs."""
     global _THREADS_SET
     if _THREADS_SET:
         return
@@ -410,12 +410,13 @@ def _limit_threads(tf_threads: int | None) -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.ERROR)  # each job traces its own functions: no retracing warnings
-    if not tf_threads:
-        return
-
     from .spectrum import set_fft_workers
 
-    set_fft_workers(int(tf_threads))  # Griffin-Lim's FFTs: the same share of the cores
+    # Griffin-Lim's FFTs: the worker's share of the cores; on a cluster given without
+    # --threads, one thread, as numpy's FFT had (the workers share machines we cannot see).
+    set_fft_workers(int(tf_threads) if tf_threads else 1)
+    if not tf_threads:
+        return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(int(tf_threads))
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -917,6 +918,6 @@ def save_frontier(rows: list[dict], path: Path) -> Path:
 
     fig = plot_frontier(rows)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")  # the legends beside the axes included
     os.replace(tmp, path)
     return path

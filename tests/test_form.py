@@ -247,7 +247,7 @@ def test_a_bad_folder_after_a_finished_run_does_not_leave_done_beside_the_error(
 
 def test_a_refused_run_keeps_the_last_runs_results(tmp_path):
     """A Run that stops at a bad value, an unreadable file or an unwritable folder leaves the
-    last run's players and figures under the form, and says that they are the last run's."""
+    last run's players and figures under the form, and says that they are an earlier run's."""
     form = build_transfer_form(out_dir=tmp_path / "out")
     form.set_values(**FAST)
     assert form.run(show_results=True) is not None
@@ -258,14 +258,42 @@ def test_a_refused_run_keeps_the_last_runs_results(tmp_path):
         form.set_values(**change)
         assert form.run(show_results=True) is None and form.message
         assert form.output.outputs == shown, change
-        assert "Not run" in form.status.value and "the last run's" in form.status.value, form.status.value
+        assert "Not run" in form.status.value and "from an earlier run" in form.status.value, form.status.value
         if "out_dir" in change:  # said in the form's words: it has no -o
             assert " -o" not in form.message and "set another out_dir" in form.message, form.message
         form.set_values(audio_dir="", out_dir=str(tmp_path / "out"))
     # With nothing shown yet, nothing is said of a last run.
     fresh = build_transfer_form(out_dir=tmp_path / "out2")
     fresh.set_values(**FAST, audio_dir="/no/such/folder")
-    assert fresh.run(show_results=True) is None and "last run" not in fresh.status.value
+    assert fresh.run(show_results=True) is None and "earlier run" not in fresh.status.value
+
+
+def test_a_failed_or_diverged_run_keeps_the_earlier_results_and_says_so(tmp_path, monkeypatch):
+    import pytest
+
+    from amnst_lib import form as form_module
+    from amnst_lib.errors import DivergenceError
+
+    form = build_transfer_form(out_dir=tmp_path)
+    form.set_values(**FAST)
+    assert form.run(show_results=True) is not None
+    shown = form.output.outputs
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(form_module, "run_from_values", fail)
+    with pytest.raises(RuntimeError):
+        form.run(show_results=True)
+    assert form.output.outputs == shown
+    assert "Failed" in form.status.value and "from an earlier run" in form.status.value, form.status.value
+
+    def diverge(*args, **kwargs):
+        raise DivergenceError("the optimisation diverged at step 3; the last good result is in the run folder")
+
+    monkeypatch.setattr(form_module, "run_from_values", diverge)
+    assert form.run(show_results=True) is None and "diverged" in form.message
+    assert form.status.value.startswith("<b>Stopped</b>") and "from an earlier run" in form.status.value
 
 
 def test_a_new_folder_gets_music_as_content_and_ambience_as_style_and_says_so(tmp_path):
@@ -430,6 +458,10 @@ def test_the_run_checks_messages_in_the_forms_words(tmp_path, monkeypatch):
         assert " -o" in message, message  # the command line's wording...
         said = in_form_words(message)
         assert " -o" not in said and "--overwrite" not in said and "out_dir" in said, said  # ...and the form's
+    # Whole phrases only: a path that holds " with -o", or a phrase not listed, is left as it is.
+    assert in_form_words("/a with -o/b: cannot write there (x); choose a writable folder with -o.") == \
+        "/a with -o/b: cannot write there (x); set another out_dir."
+    assert in_form_words("choose a new or empty folder with -o") == "choose a new or empty folder with -o"
 
 
 def test_zero_iterations_runs_but_says_that_nothing_was_transferred(tmp_path):

@@ -53,8 +53,16 @@ def test_frontier_colours_settings_and_shapes_ambiences_without_crowded_labels()
     # One setting: each point is named by its pair, and no legend is needed.
     one = plots.plot_frontier([r for r in rows if r["settings"] == "content_weight=2.0"]).axes[0]
     assert sorted(t.get_text() for t in one.texts) == ["mus01 x amb04", "mus01 x amb07"]
-    assert [a for a in one.get_children() if isinstance(a, matplotlib.legend.Legend)] == [
-        a for a in one.get_children() if isinstance(a, matplotlib.legend.Legend) and a.get_title().get_text() == "ambience"]
+    one_legends = [a for a in one.get_children() if isinstance(a, matplotlib.legend.Legend)]
+    assert [lg.get_title().get_text() for lg in one_legends] == ["ambience"]
+    # Long settings are cut in the legend; more than ten ambiences share one shape, without a legend.
+    many = [{"content": "m", "style": f"amb{i:02d}", "settings": s, "chroma_similarity": 0.9, "mfcc_gap_closed": 0.5}
+            for i in range(12) for s in ("content_weight=2.0,style_weight=16.0,iterations=90", "content_weight=5.0")]
+    ax = plots.plot_frontier(many).axes[0]
+    legends = {lg.get_title().get_text(): [t.get_text() for t in lg.get_texts()]
+               for lg in ax.get_children() if isinstance(lg, matplotlib.legend.Legend)}
+    assert list(legends) == ["settings"] and all(len(t) <= 40 for t in legends["settings"])
+    assert legends["settings"][0].endswith("…")
 
 
 def test_learning_curves_of_one_epoch_show_their_points():

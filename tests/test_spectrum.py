@@ -2,6 +2,7 @@
 
 import librosa
 import numpy as np
+import pytest
 
 from amnst_lib.audio import load_audio
 from amnst_lib.config import AnalysisConfig, ReconstructionConfig
@@ -141,33 +142,42 @@ def test_griffinlim_seed_uses_the_installed_librosas_keyword_without_a_warning()
     assert np.array_equal(a, griffin_lim(S, rcfg=rcfg))  # seeded: the same waveform
 
 
-def test_fixed_stft_equals_librosas_transforms():
-    """Griffin-Lim's own STFT pair is librosa's (Hann, centred, zero padding) to float32 rounding."""
-    import pytest
+@pytest.mark.filterwarnings("ignore:n_fft=.*is too large for input signal")  # librosa, on the short signals
+@pytest.mark.parametrize("n_fft,hop", [(1024, 256), (2048, 512), (512, 128), (1024, 512), (256, 64)])
+def test_fixed_stft_equals_librosas_transforms(n_fft, hop):
+    """Griffin-Lim's own STFT pair is librosa's (Hann, centred, zero padding) to float32 rounding,
+    for signals from shorter than a frame to 2 s, and lengths short of, at and past the frames' reach."""
+    from amnst_lib.spectrum import FixedSTFT
 
+    clip = load_audio(CONTENT, max_seconds=2.0)
+    for n in (100, n_fft - 1, n_fft, 3 * n_fft + 7, len(clip)):
+        y = clip[:n]
+        X = librosa.stft(y, n_fft=n_fft, hop_length=hop)
+        n_frames, Xt = X.shape[1], np.ascontiguousarray(X.T)
+        for length in sorted({n, (n_frames - 1) * hop or 1, (n_frames - 1) * hop + 1, max(1, n - 3 * hop), n + 3 * hop}):
+            plan = FixedSTFT(n_fft, hop, n_frames, length, workers=1)
+            ours = plan.istft(Xt)
+            theirs = librosa.istft(X, n_fft=n_fft, hop_length=hop, length=length)
+            assert ours.shape == theirs.shape == (length,) and ours.dtype == np.float32
+            np.testing.assert_allclose(ours, theirs, atol=1e-6 * max(np.abs(theirs).max(), 1e-12))
+            padded = plan.istft_padded(Xt)
+            assert padded.shape == (length + n_fft // 2 * 2,) and not padded[:n_fft // 2].any()
+            again = plan.stft(padded)
+            expected = librosa.util.fix_length(librosa.stft(theirs, n_fft=n_fft, hop_length=hop),
+                                               size=n_frames, axis=-1)
+            assert again.shape == (n_frames, X.shape[0]) and again.dtype == np.complex64
+            assert np.linalg.norm(again.T - expected) <= 1e-6 * np.linalg.norm(expected) + 1e-12, (n, length)
+
+
+def test_fixed_stft_threads_and_refusals():
     from amnst_lib.errors import ParameterError
     from amnst_lib.spectrum import FixedSTFT
 
     y = load_audio(CONTENT, max_seconds=2.0)
     X = librosa.stft(y, n_fft=A.n_fft, hop_length=A.hop_length)
-    n_frames = X.shape[1]
-    for length in (len(y), (n_frames - 1) * A.hop_length, (n_frames - 1) * A.hop_length + 1,
-                   len(y) - 3000, len(y) + 3000):  # shorter and longer than the frames reach
-        plan = FixedSTFT(A.n_fft, A.hop_length, n_frames, length, workers=1)
-        ours = plan.istft(np.ascontiguousarray(X.T))
-        theirs = librosa.istft(X, n_fft=A.n_fft, hop_length=A.hop_length, length=length)
-        assert ours.shape == theirs.shape == (length,) and ours.dtype == np.float32
-        np.testing.assert_allclose(ours, theirs, atol=1e-6 * np.abs(theirs).max())
-        padded = plan.istft_padded(np.ascontiguousarray(X.T))
-        assert padded.shape == (length + A.n_fft,) and not padded[:A.n_fft // 2].any()
-        again = plan.stft(padded)
-        expected = librosa.util.fix_length(librosa.stft(theirs, n_fft=A.n_fft, hop_length=A.hop_length),
-                                           size=n_frames, axis=-1)
-        assert again.shape == (n_frames, X.shape[0]) and again.dtype == np.complex64
-        assert np.linalg.norm(again.T - expected) < 1e-6 * np.linalg.norm(expected)
-    # More threads per FFT give the same numbers.
     Xt = np.ascontiguousarray(X.T)
-    one, two = (FixedSTFT(A.n_fft, A.hop_length, n_frames, len(y), workers=w) for w in (1, 2))
+    # More threads per FFT give the same numbers.
+    one, two = (FixedSTFT(A.n_fft, A.hop_length, X.shape[1], len(y), workers=w) for w in (1, 2))
     np.testing.assert_array_equal(two.istft_padded(Xt), one.istft_padded(Xt))
     np.testing.assert_array_equal(two.stft(one.istft_padded(Xt)), one.stft(one.istft_padded(Xt)))
     with pytest.raises(ParameterError, match="divides n_fft"):
@@ -175,13 +185,22 @@ def test_fixed_stft_equals_librosas_transforms():
 
 
 def test_griffin_lim_fast_path_is_the_librosa_algorithm():
-    """From the content's phase, :func:`griffin_lim` runs its own STFT pair; librosa's gives the
-    same waveform (a few steps: float32 rounding grows with the steps), and the same SC
-    after 128 (measured: relative difference of the waveforms 2.7e-3, SC equal to 4 digits)."""
+    """From a given phase, :func:`griffin_lim` runs its own STFT pair. Started from a zero phase
+    (all ones), it is ``librosa.griffinlim(init=None)`` itself; from the content's phase, the
+    previous code on librosa's transforms gives the same waveform after a few steps (float32
+    rounding grows with the steps) and the same SC after 128 (measured: waveforms 2.7e-3
+    apart, relative; SC equal to 4 digits)."""
     from amnst_lib.spectrum import _griffin_lim_librosa, stft_phase
 
     y = load_audio(CONTENT, max_seconds=3.0)
     S = mel_to_stft(mel_spectrogram(y, A), A)
+    ones = np.ones(S.shape, dtype=np.complex64)
+    for momentum in (0.99, 0.0):
+        rcfg = ReconstructionConfig(n_iter=4, momentum=momentum)
+        ours = griffin_lim(S, A, rcfg, length=len(y), init_phase=ones)
+        theirs = librosa.griffinlim(S, n_iter=4, hop_length=A.hop_length, n_fft=A.n_fft, momentum=momentum,
+                                    init=None, length=len(y))
+        assert np.linalg.norm(ours - theirs) < 1e-4 * np.linalg.norm(theirs), momentum
     phase = stft_phase(y, A)
     for rcfg, tol in ((ReconstructionConfig(n_iter=3), 1e-4), (ReconstructionConfig(), None)):
         ours = griffin_lim(S, A, rcfg, length=len(y), init_phase=phase)
@@ -204,7 +223,9 @@ def test_fft_workers_setting():
         assert spectrum.fft_workers() == 3
         spectrum.set_fft_workers(None)
         assert spectrum.fft_workers() >= 1
-        for bad in (0, -1, 1.5, "2"):
+        spectrum.set_fft_workers(np.int64(2))
+        assert spectrum.fft_workers() == 2
+        for bad in (0, -1, 1.5, "2", True):
             with pytest.raises(ParameterError, match="FFT workers"):
                 spectrum.set_fft_workers(bad)
     finally:

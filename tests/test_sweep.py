@@ -374,17 +374,22 @@ def test_a_worker_killed_during_a_job_is_retried_and_recorded_once(dask_cluster,
 
 
 def test_a_workers_thread_limit_also_limits_griffin_lims_ffts(monkeypatch):
-    from amnst_lib import spectrum, sweep
-
     import logging
 
     import tensorflow as tf
 
-    monkeypatch.setattr(sweep, "_THREADS_SET", False)
+    from amnst_lib import spectrum, sweep
+
+    set_by_worker = []  # TensorFlow's pools are left alone here: they would slow every later test
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", set_by_worker.append)
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
     levels = logging.getLogger("amnst").level, tf.get_logger().level  # it quietens both: put them back
     try:
-        sweep._limit_threads(1)  # TensorFlow may have run already here: its part is skipped, not ours
-        assert spectrum.fft_workers() == 1
+        for tf_threads, expected in ((2, 2), (None, 1)):  # None: a cluster given without --threads
+            monkeypatch.setattr(sweep, "_THREADS_SET", False)
+            sweep._limit_threads(tf_threads)
+            assert spectrum.fft_workers() == expected
+        assert set_by_worker == [2]
     finally:
         spectrum.set_fft_workers(None)
         logging.getLogger("amnst").setLevel(levels[0])
