@@ -255,8 +255,8 @@ _FFT_WORKERS: int | None = None
 def set_fft_workers(n: int | None) -> None:
     """Threads each FFT of Griffin-Lim may use; None: every core this process may use.
 
-    A sweep sets it to its TensorFlow threads per worker, so that workers x threads stays
-    the machine's cores while a run reconstructs.
+    A sweep's worker sets it to its TensorFlow threads, so that workers x threads stays the
+    machine's cores while a run reconstructs (one thread on a cluster given without them).
     """
     global _FFT_WORKERS
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
