@@ -33,6 +33,14 @@ LOG_LEVEL_WITH_DRIVER = "2"
 LOG_LEVEL_WITHOUT_DRIVER = "3"
 
 
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def has_cuda_driver() -> bool:
     """True when an NVIDIA CUDA driver library can be loaded (Linux); True elsewhere.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import os
 import warnings
 
 import librosa
@@ -24,6 +23,7 @@ import scipy.fft
 import scipy.signal
 
 from .config import AnalysisConfig, ReconstructionConfig
+from .device import available_cores
 from .errors import ParameterError
 from .segments import pad_frames
 
@@ -266,12 +266,7 @@ def set_fft_workers(n: int | None) -> None:
 
 def fft_workers() -> int:
     """The threads each FFT of Griffin-Lim uses (:func:`set_fft_workers`)."""
-    if _FFT_WORKERS is not None:
-        return _FFT_WORKERS
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return _FFT_WORKERS if _FFT_WORKERS is not None else available_cores()
 
 
 class FixedSTFT:

@@ -50,6 +50,7 @@ from typing import Any, Iterable, Sequence
 
 from .audio import SUPPORTED_EXTENSIONS
 from .config import OUTPUT_PRESETS, ReconstructionConfig, RunConfig, TransferConfig, preset, switch_network
+from .device import available_cores
 from .errors import AmnstError, OutputExistsError, ParameterError
 
 #: Keys a job's settings may override, beside every TransferConfig field and ``rec.<field>``
@@ -506,14 +507,6 @@ def _rss_gib() -> float | None:
 
 
 # --------------------------------------------------------------------------- the sweep
-
-def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask, else ``os.cpu_count()``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
 
 def plan_local(n_jobs: int, workers: int | None = None, cores: int | None = None) -> tuple[int, int]:
     """Workers and TensorFlow threads per worker for a local cluster: workers x threads = cores.
