@@ -82,21 +82,21 @@ def _names(layers) -> str:
 
 
 def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
-    d, o = PRESETS["default"], PRESETS["original"]
+    d, m, o = PRESETS["default"], PRESETS["melody"], PRESETS["original"]
     p.add_argument("content", help="music file (WAV, FLAC, OGG or MP3): the melody, harmony and rhythm to keep")
     p.add_argument("style", help="ambience file: the timbre, texture and acoustics to take on")
     p.add_argument("-o", "--out", metavar="DIR",
                    help="run folder to write (default: outputs/<content>__<style>); never replaced without --overwrite")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="named settings to start from (default: 'default'). 'default' is this project's tuned "
-                        f"settings: the random-filter texture network (layers {_names(d.content_layers)} / "
-                        f"{_names(d.style_layers)}; {d.iterations} iterations), chosen by "
-                        "benchmarks/bench_quality.py. 'original' is the original notebook's form values on its "
-                        "genre CNN (layers identity, conv1 / conv2, conv4, conv6, conv8; "
-                        f"{o.iterations} iterations). 'ambience' takes on more of the ambience's timbre and "
-                        "keeps less of the melody (content pitch, flux; an equalised start; "
-                        "benchmarks/README.md, 'C4'). "
+    p.add_argument("--preset", metavar="{" + ",".join(sorted(PRESETS)) + "}",
+                   help="named settings to start from (default: 'default'). 'default' is this project's "
+                        f"settings, chosen on pairs nobody tuned on: the random-filter texture network (layers "
+                        f"{_names(d.content_layers)} / {_names(d.style_layers)}; an equalised start; "
+                        f"{d.iterations} iterations; benchmarks/README.md, 'C5'). 'melody' keeps more of the "
+                        f"melody and takes on less of the ambience (the default until session 15: content "
+                        f"{_names(m.content_layers)}; {m.iterations} iterations). 'original' is the original "
+                        "notebook's form values on its genre CNN (layers identity, conv1 / conv2, conv4, conv6, "
+                        f"conv8; {o.iterations} iterations). "
                         "Flags given here override the preset's values")
     p.add_argument("--network", choices=NETWORKS,
                    help="feature network: 'texture' (random by design; no trained weights) or 'genre_cnn' (the "

@@ -112,9 +112,9 @@ FORM_CSS = """<style>
 
 #: What each field means (the tooltip of its label in the form). * = filled by the preset.
 FIELD_HELP: dict[str, str] = {
-    "preset": '"default" (the tuned texture network), "ambience" (more of the ambience\'s timbre, less of '
-              'the melody) or "original" (the original form\'s values on its genre CNN): fills every field '
-              "marked * that is left None (see config.PRESETS)",
+    "preset": '"default" (this project\'s settings on the texture network), "melody" (more of the melody, '
+              'less of the ambience\'s timbre) or "original" (the original form\'s values on its genre CNN): '
+              "fills every field marked * that is left None (see config.PRESETS)",
     "network": '* "texture" or "genre_cnn"; differing from the preset\'s, the layers come from that '
                "network's preset",
     "audio_dir": "folder of audio files (the original's directory_path); empty: the bundled examples",
@@ -447,8 +447,9 @@ class TransferForm:
         c["network"].observe(lambda change: self._apply_network(change["new"]), names="value")
         c["weights_file"].observe(lambda _change: self._check_combination(), names="value")
 
-        hint = w.HTML("<small>preset fills the fields marked * ('default': tuned texture network; 'ambience': "
-                      "more of the ambience, less of the melody; 'original': the original's genre CNN). "
+        hint = w.HTML("<small>preset fills the fields marked * ('default': this project's settings on the texture "
+                      "network; 'melody': more of the melody, less of the ambience; 'original': the original's "
+                      "genre CNN). "
                       "Numbers 0 mean 'all' (segments, seconds) or 'default' (learning rate). Hold Ctrl/Cmd "
                       "to pick several layers. Hover over a name for its meaning.</small>")
         hint.add_class("amnst-heading")

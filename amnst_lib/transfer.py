@@ -551,7 +551,7 @@ def equalized_content(content_mel: np.ndarray, style_mel: np.ndarray, *,
     mostly, does its harmonic fine structure (the ``harmony`` layer, log-mel minus its
     envelope, moves about half as far as from a plain mix's start; tested). It moves the
     target's spectral envelope, what MFCC means summarise, to the style's before the first
-    step: a distance that 65 Adam steps of 0.085 nepers cannot always travel
+    step: a distance that 65 Adam steps of 0.085 nepers (the ``melody`` preset's) cannot always travel
     (``benchmarks/README.md``, "An equalised start"). Every chunk of a long track is
     equalised by its own long-term spectrum.
 

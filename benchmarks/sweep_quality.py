@@ -2,8 +2,8 @@
 
 The tool behind the comparison tables of ``benchmarks/README.md``: each VARIANT is a
 comma-separated list of ``field=value`` overrides of the ``default`` preset's
-``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``); an empty string is
-the default itself. Values are Python literals; a field given twice takes the later value. One line per variant: the medians of
+``TransferConfig`` (``rec.field=value`` for ``ReconstructionConfig``; ``preset='melody'``
+starts from another preset, as in a sweep grid); an empty string is the default itself. Values are Python literals; a field given twice takes the later value. One line per variant: the medians of
 chroma / MFCC gap / random-Gram gap / superposition / flatness / reconstruction SC and
 the seconds its runs took (summed); below it the worst pair's value of each (lowest where
 higher is better, highest where lower is better). Every variant x pair is one job of

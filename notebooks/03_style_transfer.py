@@ -49,13 +49,14 @@ if IN_COLAB:
 # %% tags=["parameters"]
 # Parameters: the original Colab form's fields, plus `preset`. The form below starts from
 # these values; headless (papermill) they alone drive the run. Fields set to None take the
-# preset's value: "default" is this project's tuned settings (the random-filter texture
-# network: content harmony, style bands + wide, level stats on bands + dbbands + linbands; 65 steps with a
-# consistency projection every 15), "ambience" more of the ambience's timbre and less of
-# the melody (content pitch + flux, style Grams on logmel + wide, an equalised start, 62
-# steps), "original" the original form's values on its genre CNN (layers identity,
-# conv1 / conv2, conv4, conv6, conv8; 100 steps).
-preset = "default"  # "default", "ambience" or "original"
+# preset's value: "default" is this project's settings, chosen on pairs nobody tuned on
+# (the random-filter texture network: an equalised start, content pitch + flux, style
+# Grams on logmel + wide, level stats on bands + dbbands; 92 steps with a consistency
+# projection every 15), "melody" more of the melody and less of the ambience's timbre
+# (the default until session 15: content harmony, style bands + wide, 65 steps),
+# "original" the original form's values on its genre CNN (layers identity, conv1 /
+# conv2, conv4, conv6, conv8; 100 steps).
+preset = "default"  # "default", "melody" or "original"
 network = None  # None: the preset's; "texture" or "genre_cnn" (its layers then come from that network's preset)
 audio_dir = ""  # folder of audio files; empty: the bundled examples (Drive: "/content/drive/MyDrive/...")
 content = "mus01_baroque_bach_brandenburg2.wav"  # music: a file name or its number in audio_dir
@@ -139,7 +140,7 @@ if ci and result is None:
 # harmonic lines while its texture (noise floor, bands) moves towards the style's; the
 # loss curve shows the optimisation settling. It jumps at the dash-dot lines by design:
 # there the target is replaced by the mel of a real signal (a projection; the `default`
-# and `ambience` presets project every 15 steps, `original` never). It also alternates a
+# and `melody` presets project every 15 steps, `original` never). It also alternates a
 # little from step to step (odd steps measure windows shifted by half a segment).
 #
 # **Quality figures** are measured on the written audio (see `amnst_lib.metrics`): how much

@@ -286,10 +286,10 @@ def test_switching_network_takes_all_its_layer_choices():
     t = run_config_from_args(args).transfer
     assert t.network == "genre_cnn" and t.stats_layers == ()
     assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
-    assert t.iterations == 65  # the rest stays the chosen preset's
+    assert t.iterations == PRESETS["default"].iterations == 92  # the rest stays the chosen preset's
     args = build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "original", "--network", "texture"])
     t = run_config_from_args(args).transfer
-    assert resolve_config_layers(t) == (("harmony",), ("bands", "wide")) and t.stats_layers == PRESETS["default"].stats_layers
+    assert resolve_config_layers(t) == (("pitch", "flux"), ("logmel", "wide")) and t.stats_layers == PRESETS["default"].stats_layers
 
 
 def test_phase_flag_and_config_check():
@@ -303,3 +303,44 @@ def test_phase_flag_and_config_check():
     assert (r.init_phase, r.n_iter) == ("random", 32)
     with pytest.raises(ParameterError, match="init_phase must be one of"):
         ReconstructionConfig(init_phase="zeros")
+
+
+#: The "config" block of a run.json written by session 12's code with the then ``ambience``
+#: preset (C4), copied from a real run folder; ``"ambience"`` no longer names a preset.
+_C4_RECORD = {
+    "analysis": {"sr": 22050, "n_fft": 1024, "hop_length": 256, "n_mels": 384, "segment_frames": 431, "power": 1.0},
+    "transfer": {"content_layers": ["pitch", "flux"], "style_layers": ["logmel", "wide"], "content_weight": 3.3,
+                 "style_weight": 32.0, "iterations": 62, "init": "equalized", "optimizer": "adam",
+                 "learning_rate": 0.085, "decay_steps": 10, "decay_rate": 1.0, "parameterization": "log",
+                 "normalize_losses": True, "max_segments": None, "batch_segments": 8, "shift_grid": True,
+                 "window_edges": "inside", "seed": 0, "history_buffer_size": 10, "rollback_steps": 2,
+                 "max_retries": 20, "decay_on_excess": True, "print_frequency": 10, "network": "texture",
+                 "texture_filters": 512, "texture_width": 11, "stats_layers": ["bands", "dbbands"],
+                 "projection_every": 15, "projection_iters": 2, "style_below_hz": 0.0},
+    "reconstruction": {"n_iter": 128, "momentum": 0.99, "seed": 0, "peak_dbfs": -1.0, "init_phase": "content",
+                       "full_length": True},
+    "output": {"format": "follow"},
+}
+
+
+def test_config_of_a_run_made_before_the_default_changed_reruns_its_own_settings(tmp_path):
+    """Session 15 changed the default preset (C5) and retired ``ambience``. A run.json of the
+    old default (now ``melody``) or of ``ambience`` still re-runs exactly its own settings,
+    not the new default's: --config reads every field from the record."""
+    from amnst_lib.cli import build_parser, run_config_from_args
+    from amnst_lib.config import RunConfig, run_preset
+
+    old_default = {**_C4_RECORD, "transfer": run_preset("melody").transfer.to_dict()}
+    for record, expect in ((_C4_RECORD, None), (old_default, PRESETS["melody"])):
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}" / "run.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"config": record}))
+        t = run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav", "--config",
+                                                            str(path)])).transfer
+        assert t.to_dict() == RunConfig.from_dict(record).transfer.to_dict()
+        assert t != PRESETS["default"]
+        if expect is not None:
+            assert t == expect
+        else:
+            assert (t.iterations, t.learning_rate, t.style_weight) == (62, 0.085, 32.0)
+            assert t.content_layers == ("pitch", "flux") and t.style_layers == ("logmel", "wide")

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from amnst_lib.config import PRESETS, RunConfig  # noqa: E402
+from amnst_lib.config import PRESETS, RunConfig, TransferConfig  # noqa: E402
 from amnst_lib.errors import AmnstError, LayerError, ParameterError  # noqa: E402
 from amnst_lib.form import DEFAULTS, build_transfer_form, config_from_values  # noqa: E402
 from amnst_lib.model import FEATURE_LAYERS  # noqa: E402
@@ -51,35 +51,65 @@ def test_original_preset_gives_the_original_settings():
     assert form.to_run_config().transfer == t
 
 
-def test_ambience_preset_is_the_measured_c4_in_every_entry_point():
-    """The ``ambience`` preset is exactly the setting benchmarks/README.md measured as C4
-    (its figures are quoted in README), and the CLI, the form and a sweep all start from it.
+def test_default_preset_is_the_measured_c5_in_every_entry_point():
+    """The ``default`` preset is exactly the setting benchmarks/README.md measured as C5
+    (its figures are quoted in README), and the CLI, the form and a sweep all start from it;
+    ``melody`` is exactly the default before it (every figure of the old default).
 
-    C4 was measured as overrides of the default preset (``sweep_quality.py`` variants), so
-    it is written that way here; the preset itself is written out in full, so that a later
-    change of the default does not move it. Such a change fails this test: the README's
-    C4 commands would then no longer measure this preset."""
+    C5 was measured as overrides of the preset that was then the default, now ``melody``
+    (``sweep_quality.py`` variants: C4's string, then ``iterations=92,learning_rate=0.11,
+    style_weight=48.0``), so it is written that way here; both presets are written out in
+    full in config.py, so a change to either fails this test."""
     from amnst_lib.cli import build_parser, run_config_from_args
     from amnst_lib.sweep import build_config
 
-    c4 = PRESETS["default"].replace(
+    melody = PRESETS["melody"]
+    assert melody == TransferConfig(
+        network="texture", content_layers=("harmony",), style_layers=("bands", "wide"),
+        stats_layers=("bands", "dbbands", "linbands"), content_weight=3.3, style_weight=4.0, iterations=65,
+        learning_rate=0.085, init="content", optimizer="adam", parameterization="log", normalize_losses=True,
+        texture_filters=512, texture_width=11, projection_every=15, projection_iters=2)
+    c5 = melody.replace(
         init="equalized", iterations=62, stats_layers=("bands", "dbbands"), style_weight=32.0,
-        style_layers=("logmel", "wide"), content_layers=("pitch", "flux"))
-    a = PRESETS["ambience"]
-    assert a == c4 and a != PRESETS["default"]
-    cli = run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "ambience"]))
-    assert cli.transfer == a and cli.output.format == "follow"
-    assert build_config({"preset": "ambience"})[0].transfer == a
-    assert config_from_values({"preset": "ambience"}).transfer == a.replace(max_segments=5)
+        style_layers=("logmel", "wide"), content_layers=("pitch", "flux")).replace(
+        iterations=92, learning_rate=0.11, style_weight=48.0)
+    d = PRESETS["default"]
+    assert d == c5 and RunConfig().transfer == d
+    cli = run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav"]))
+    assert cli.transfer == d and cli.output.format == "follow"
+    cli = run_config_from_args(build_parser().parse_args(["transfer", "c.wav", "s.wav", "--preset", "melody"]))
+    assert cli.transfer == melody and cli.output.format == "follow"
+    assert build_config({"preset": "melody"})[0].transfer == melody
+    assert build_config({})[0].transfer == d
+    assert config_from_values({"preset": "melody"}).transfer == melody.replace(max_segments=5)
     # Chosen in the form, its values fill the fields; back to "default", the default's return.
     form = build_transfer_form()
-    form.controls["preset"].value = "ambience"
     v = form.values()
     assert (v["network"], v["content_layers"], v["style_layers"], v["target_type"], v["iterations_for_nst"],
-            v["style_weight"]) == ("texture", ["pitch", "flux"], ["logmel", "wide"], "equalized", 62, 32.0)
-    assert form.to_run_config().transfer == a.replace(max_segments=5)
+            v["style_weight"]) == ("texture", ["pitch", "flux"], ["logmel", "wide"], "equalized", 92, 48.0)
+    form.controls["preset"].value = "melody"
+    v = form.values()
+    assert (v["content_layers"], v["style_layers"], v["target_type"], v["iterations_for_nst"],
+            v["style_weight"]) == (["harmony"], ["bands", "wide"], "content", 65, 4.0)
+    assert form.to_run_config().transfer == melody.replace(max_segments=5)
     form.controls["preset"].value = "default"
-    assert form.to_run_config().transfer == PRESETS["default"].replace(max_segments=5)
+    assert form.to_run_config().transfer == d.replace(max_segments=5)
+
+
+def test_the_retired_ambience_preset_is_refused_with_what_became_of_it(capsys):
+    """``ambience`` (session 11-14's C4) was folded into the default: asking for it says so in
+    one line, from the CLI, a sweep grid and the library, and nothing runs."""
+    from amnst_lib.cli import main
+    from amnst_lib.config import preset
+    from amnst_lib.errors import ParameterError
+    from amnst_lib.sweep import build_config
+
+    for call in (lambda: preset("ambience"), lambda: build_config({"preset": "ambience"})):
+        with pytest.raises(ParameterError, match="became the 'default' preset.*now 'melody'"):
+            call()
+    assert main(["transfer", "c.wav", "s.wav", "--preset", "ambience"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown preset 'ambience'" in err[0] and "'melody'" in err[0], err
 
 
 def test_switching_preset_or_network_changes_the_layer_options():
@@ -198,7 +228,7 @@ def test_choosing_the_other_network_gives_a_runnable_config():
     assert t.network == "genre_cnn" and t.stats_layers == ()
     assert resolve_config_layers(t) == (("identity", "conv1"), ("conv2", "conv4", "conv6", "conv8"))
     t = config_from_values({"preset": "original", "network": "texture"}).transfer
-    assert resolve_config_layers(t)[1] == ("bands", "wide") and t.stats_layers == PRESETS["default"].stats_layers
+    assert resolve_config_layers(t)[1] == ("logmel", "wide") and t.stats_layers == PRESETS["default"].stats_layers
 
 
 # ----------------------------------------------------------------------- issue 11, part B

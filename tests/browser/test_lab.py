@@ -175,24 +175,24 @@ def test_03_runs_all_cells_and_the_form_works(lab, page):
     assert "Not run" not in _status(page) and "Not ready" not in _status(page)
     L.shot(page, "03_form_folder_fixed", form)
 
-    # The form: the "ambience" preset, other iterations, another style, Run. Choosing the
+    # The form: the "melody" preset, other iterations, another style, Run. Choosing the
     # preset shows its values in the fields it fills.
     def shown(field):
         return form.locator(f".amnst-field-{field} select").evaluate(
             "s => [...s.selectedOptions].map(o => o.text).join(',')")
 
-    assert shown("target_type") == "content"
-    form.locator(".amnst-field-preset select").select_option(label="ambience")
+    assert shown("target_type") == "equalized"
+    form.locator(".amnst-field-preset select").select_option(label="melody")
     page.wait_for_function("() => { const s = document.querySelector('.amnst-form .amnst-field-target_type select');"
-                           " return s.options[s.selectedIndex].text === 'equalized'; }", timeout=30_000)
+                           " return s.options[s.selectedIndex].text === 'content'; }", timeout=30_000)
     layers = shown("content_layers")
-    assert "pitch" in layers and "flux" in layers and "harmony" not in layers, layers
+    assert "harmony" in layers and "pitch" not in layers and "flux" not in layers, layers
     # Every chosen layer is in view, not scrolled out of the list's box.
     hidden = form.locator(".amnst-field-content_layers select, .amnst-field-style_layers select").evaluate_all(
         """ss => ss.flatMap(s => [...s.selectedOptions].filter(o =>
             o.offsetTop + o.offsetHeight > s.scrollTop + s.clientHeight + 1).map(o => o.text))""")
     assert not hidden, f"chosen layers out of view: {hidden}"
-    L.shot(page, "03_form_ambience_preset", form)
+    L.shot(page, "03_form_melody_preset", form)
     readout = form.locator(".amnst-field-iterations_for_nst .widget-readout")
     readout.click()
     page.keyboard.press("Control+A")
