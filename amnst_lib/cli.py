@@ -127,7 +127,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--style-weight", type=float,
                    help=f"weight of the style loss (default {d.style_weight:g}; original {o.style_weight:g})")
     g.add_argument("--iterations", type=int, help=f"gradient steps (default {d.iterations}; original {o.iterations})")
-    g.add_argument("--init", choices=INITS, help="starting target (default content)")
+    g.add_argument("--init", choices=INITS, help=f"starting target (default {d.init}; original {o.init})")
     g.add_argument("--style-below-hz", type=float, metavar="HZ",
                    help="below this frequency the target starts from noise at the ambience's level instead of "
                         "the music, which the style losses make the ambience's texture (for content layer "

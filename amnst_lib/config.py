@@ -110,7 +110,8 @@ class AnalysisConfig(_Settings):
 @dataclass(frozen=True)
 class TransferConfig(_Settings):
     """Neural style transfer settings. Field defaults are the original's form defaults;
-    the tuned defaults chosen by ``benchmarks/bench_quality.py`` are ``PRESETS["default"]``.
+    the tuned defaults, chosen on the development split with ``benchmarks/sweep_quality.py``,
+    are ``PRESETS["default"]``.
 
     Parameters
     ----------
@@ -464,7 +465,7 @@ def preset(name: str) -> TransferConfig:
 
 #: Presets that no longer exist, and what became of them (said when one is asked for).
 RETIRED_PRESETS = {
-    "ambience": "its design became the 'default' preset in session 15, with 92 steps at learning rate 0.11 and "
+    "ambience": "on 30 Nov 2026 its design became the 'default' preset, with 92 steps at learning rate 0.11 and "
                 "style weight 48 instead of 62, 0.085 and 32; the old default is now 'melody'",
 }
 

@@ -49,7 +49,7 @@ if IN_COLAB:
 # Parameters (papermill injects CI-sized values after this cell).
 audio_dir = ""  # folder of mus*/amb* clips; empty: the bundled examples (1 music x 2 ambiences)
 grid = {"content_weight": [2.0, 3.3, 5.0]}  # settings and their values; the sweep is their product
-iterations = 0  # transfer steps per run (0: the preset's, 65)
+iterations = 0  # transfer steps per run (0: the preset's, 92)
 griffin_lim_iterations = 0  # Griffin-Lim iterations for the written audio (0: the default, 128)
 max_seconds = 10.0  # seconds of each clip (0: whole clips)
 workers = 0  # local Dask worker processes (0: one per core); ignored with scheduler

@@ -330,7 +330,11 @@ def test_config_of_a_run_made_before_the_default_changed_reruns_its_own_settings
     from amnst_lib.cli import build_parser, run_config_from_args
     from amnst_lib.config import RunConfig, run_preset
 
-    old_default = {**_C4_RECORD, "transfer": run_preset("melody").transfer.to_dict()}
+    # The transfer block of a run.json of the old default, as session 14's code wrote it.
+    old_default = {**_C4_RECORD, "transfer": {
+        **_C4_RECORD["transfer"], "content_layers": ["harmony"], "style_layers": ["bands", "wide"],
+        "style_weight": 4.0, "iterations": 65, "init": "content", "stats_layers": ["bands", "dbbands", "linbands"]}}
+    assert RunConfig.from_dict(old_default) == run_preset("melody")
     for record, expect in ((_C4_RECORD, None), (old_default, PRESETS["melody"])):
         path = tmp_path / f"{len(list(tmp_path.iterdir()))}" / "run.json"
         path.parent.mkdir()

@@ -96,7 +96,7 @@ def test_default_preset_is_the_measured_c5_in_every_entry_point():
     assert form.to_run_config().transfer == d.replace(max_segments=5)
 
 
-def test_the_retired_ambience_preset_is_refused_with_what_became_of_it(capsys):
+def test_the_retired_ambience_preset_is_refused_with_what_became_of_it(capsys, tmp_path):
     """``ambience`` (session 11-14's C4) was folded into the default: asking for it says so in
     one line, from the CLI, a sweep grid and the library, and nothing runs."""
     from amnst_lib.cli import main
@@ -105,9 +105,11 @@ def test_the_retired_ambience_preset_is_refused_with_what_became_of_it(capsys):
     from amnst_lib.sweep import build_config
 
     for call in (lambda: preset("ambience"), lambda: build_config({"preset": "ambience"})):
-        with pytest.raises(ParameterError, match="became the 'default' preset.*now 'melody'"):
+        with pytest.raises(ParameterError, match="its design became the 'default' preset.*now 'melody'"):
             call()
-    assert main(["transfer", "c.wav", "s.wav", "--preset", "ambience"]) == 2
+    out = tmp_path / "run"
+    assert main(["transfer", "c.wav", "s.wav", "--preset", "ambience", "-o", str(out)]) == 2
+    assert not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown preset 'ambience'" in err[0] and "'melody'" in err[0], err
 

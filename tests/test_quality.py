@@ -202,7 +202,7 @@ def test_projection_keeps_the_target_realisable(mels, tnet):
 
     content, style = mels
     phase = stft_phase(load_audio(CONTENT, max_seconds=6.0), A)
-    # 32 steps: the last projection at step 30, then 2 free steps, as the presets end (92 = 90 + 2).
+    # 32 steps: the last projection at step 30, then 2 free steps, as the default ends (92 = 90 + 2).
     cfg = PRESETS["default"].replace(iterations=32)
     sc = {}
     for start in ("content", "random"):

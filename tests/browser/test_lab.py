@@ -182,15 +182,22 @@ def test_03_runs_all_cells_and_the_form_works(lab, page):
             "s => [...s.selectedOptions].map(o => o.text).join(',')")
 
     assert shown("target_type") == "equalized"
+
+    def out_of_view():
+        """Chosen layers scrolled out of their list's box (the default's pitch and flux are
+        the last rows of the content list)."""
+        return form.locator(".amnst-field-content_layers select, .amnst-field-style_layers select").evaluate_all(
+            """ss => ss.flatMap(s => [...s.selectedOptions].filter(o =>
+                o.offsetTop + o.offsetHeight > s.scrollTop + s.clientHeight + 1).map(o => o.text))""")
+
+    assert "pitch" in shown("content_layers") and not out_of_view(), out_of_view()
     form.locator(".amnst-field-preset select").select_option(label="melody")
     page.wait_for_function("() => { const s = document.querySelector('.amnst-form .amnst-field-target_type select');"
                            " return s.options[s.selectedIndex].text === 'content'; }", timeout=30_000)
     layers = shown("content_layers")
     assert "harmony" in layers and "pitch" not in layers and "flux" not in layers, layers
     # Every chosen layer is in view, not scrolled out of the list's box.
-    hidden = form.locator(".amnst-field-content_layers select, .amnst-field-style_layers select").evaluate_all(
-        """ss => ss.flatMap(s => [...s.selectedOptions].filter(o =>
-            o.offsetTop + o.offsetHeight > s.scrollTop + s.clientHeight + 1).map(o => o.text))""")
+    hidden = out_of_view()
     assert not hidden, f"chosen layers out of view: {hidden}"
     L.shot(page, "03_form_melody_preset", form)
     readout = form.locator(".amnst-field-iterations_for_nst .widget-readout")
