@@ -93,7 +93,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                         f"settings, chosen on pairs nobody tuned on: the random-filter texture network (layers "
                         f"{_names(d.content_layers)} / {_names(d.style_layers)}; an equalised start; "
                         f"{d.iterations} iterations; benchmarks/README.md, 'C5'). 'melody' keeps more of the "
-                        f"melody and takes on less of the ambience (the default until session 15: content "
+                        f"melody and takes on less of the ambience (the default until 30 Nov 2026: content "
                         f"{_names(m.content_layers)}; {m.iterations} iterations). 'original' is the original "
                         "notebook's form values on its genre CNN (layers identity, conv1 / conv2, conv4, conv6, "
                         f"conv8; {o.iterations} iterations). "

@@ -53,7 +53,7 @@ if IN_COLAB:
 # (the random-filter texture network: an equalised start, content pitch + flux, style
 # Grams on logmel + wide, level stats on bands + dbbands; 92 steps with a consistency
 # projection every 15), "melody" more of the melody and less of the ambience's timbre
-# (the default until session 15: content harmony, style bands + wide, 65 steps),
+# (the default until 30 Nov 2026: content harmony, style bands + wide, 65 steps),
 # "original" the original form's values on its genre CNN (layers identity, conv1 /
 # conv2, conv4, conv6, conv8; 100 steps).
 preset = "default"  # "default", "melody" or "original"
