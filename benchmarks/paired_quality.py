@@ -13,7 +13,10 @@ A file with several variants needs ``--base-variant`` / ``--other-variant``: the
 variant text as given to ``sweep_quality.py`` (``""`` is the default preset), or for a
 ``bench_quality.py`` file the method (a preset or a baseline):
 
-    python benchmarks/paired_quality.py rows.json rows.json --base-variant default --other-variant ambience
+    python benchmarks/paired_quality.py rows.json rows.json --base-variant default --other-variant melody
+
+A ``bench_quality.py`` file pairs with a ``sweep_quality.py`` file too: its cut pair names
+are matched to the whole ones by their clips (:func:`align`).
 """
 
 from __future__ import annotations
@@ -58,10 +61,42 @@ def load_rows(path: Path, variant: str | None) -> dict[str, dict]:
     return {r["pair"]: r for r in rows if r[key] == variant}
 
 
+def _clips(pair: str) -> tuple[str, ...]:
+    """``"dev_mus01_x x dev_amb02_y"`` -> ``("mus01_x", "amb02_y")``: the clip names of a pair."""
+    return tuple(name.strip().removeprefix("dev_") for name in pair.split(" x ", 1))
+
+
+def align(base: dict[str, dict], other: dict[str, dict]) -> dict[str, dict]:
+    """``other`` keyed by ``base``'s pair names, so that a ``bench_quality.py`` file pairs with a
+    ``sweep_quality.py`` file.
+
+    ``bench_quality.py`` names a pair by its clips' names cut to 18 and 17 characters (and
+    without ``dev_``), ``sweep_quality.py`` by the whole names. A pair matches by its exact
+    name, else when each clip name of one is the start of the other's and exactly one pair
+    of ``other`` does so; pairs that match nothing (or more than one) are left out.
+    """
+    out = {p: other[p] for p in base if p in other}
+    rest = [q for q in other if q not in out]
+    for p in base:
+        if p in out:
+            continue
+        a = _clips(p)
+        hits = [q for q in rest if len(_clips(q)) == len(a)
+                and all(x.startswith(y) or y.startswith(x) for x, y in zip(a, _clips(q)))]
+        if len(hits) == 1:
+            out[p] = other[hits[0]]
+            rest.remove(hits[0])
+    return out
+
+
 def compare(base: dict[str, dict], other: dict[str, dict]) -> str:
-    """The table: per figure, both medians over the common pairs, the median change, better/worse."""
+    """The table: per figure, both medians over the common pairs, the median change, better/worse.
+
+    Pairs are matched by name, or by their clips' names where one file cuts them (:func:`align`).
+    """
+    n_other, other = len(other), align(base, other)
     common = [p for p in base if p in other]
-    lines = [f"{len(common)} common pairs ({len(base)} in base, {len(other)} in other)",
+    lines = [f"{len(common)} common pairs ({len(base)} in base, {n_other} in other)",
              f"{'figure':10s} {'base':>7s} {'other':>7s} {'median change':>14s} {'better':>7s} {'worse':>6s}"]
     for c in COLUMNS:
         med, up, down, _ = paired(base, other, c)

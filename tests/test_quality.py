@@ -137,6 +137,19 @@ def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
     bench_rows = [{k: v for k, v in r.items() if k != "variant"} | {"method": r["variant"] or "default"} for r in rows]
     path.write_text(json.dumps(bench_rows))
     assert tool.compare(tool.load_rows(path, "default"), tool.load_rows(path, "content_weight=5.0")) == out
+    # bench_quality.py cuts the clip names (18 / 17 characters, no "dev_"); sweep_quality.py
+    # does not: the pairs still match, by their clips, and an ambiguous cut matches nothing.
+    whole = {"dev_mus01_baroque_bach_brandenburg2 x dev_amb01_rain": figs(0.9, 0.5),
+             "dev_mus01_baroque_bach_brandenburg2 x dev_amb04_stream_long_take": figs(0.8, 0.6),
+             "mus02_a_very_long_name_one x amb01_rain": figs(0.7, 0.7),
+             "mus02_a_very_long_name_two x amb01_rain": figs(0.6, 0.8)}
+    cut = {"mus01_baroque_bach x amb01_rain": figs(0.95, 0.4),
+           "mus01_baroque_bach x amb04_stream_long_t": figs(0.9, 0.5),
+           "mus02_a_very_long_na x amb01_rain": figs(0.5, 0.5)}
+    aligned = tool.align(cut, whole)
+    assert set(aligned) == {"mus01_baroque_bach x amb01_rain", "mus01_baroque_bach x amb04_stream_long_t"}
+    assert aligned["mus01_baroque_bach x amb01_rain"] is whole["dev_mus01_baroque_bach_brandenburg2 x dev_amb01_rain"]
+    assert tool.compare(cut, whole).splitlines()[0] == "2 common pairs (3 in base, 4 in other)"
     path.write_text(json.dumps([{"pair": "a", **figs(0.9, 0.4)}]))
     with pytest.raises(SystemExit, match="a 'variant' or a 'method'"):
         tool.load_rows(path, None)
