@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from amnst_lib.audio import load_audio  # noqa: E402
-from amnst_lib.config import PRESETS, RunConfig  # noqa: E402
+from amnst_lib.config import PRESETS, RETIRED_PRESETS, RunConfig  # noqa: E402
 from amnst_lib.metrics import METRIC_INFO, evaluate  # noqa: E402
 from amnst_lib.sweep import make_job  # noqa: E402
 
@@ -255,7 +255,8 @@ def main(argv=None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
     if unknown:
-        p.error(f"unknown method(s) {unknown}; choose from {sorted(PRESETS) + list(BASELINES)}")
+        hints = "".join(f" ({m!r}: {RETIRED_PRESETS[m]})" for m in unknown if m in RETIRED_PRESETS)
+        p.error(f"unknown method(s) {unknown}{hints}; choose from {sorted(PRESETS) + list(BASELINES)}")
     pairs = pairs_from_args(p, args, ROOT / "data" / "examples")
     sr = RunConfig().analysis.sr
     limit = {"max_seconds": args.seconds} if args.seconds else {}

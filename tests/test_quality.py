@@ -102,6 +102,15 @@ def test_plain_mix_baseline_is_at_equal_loudness():
     assert np.sqrt(np.mean(style_part ** 2)) == pytest.approx(np.sqrt(np.mean(c ** 2)), rel=1e-4)
 
 
+def test_bench_quality_says_what_became_of_a_retired_preset(capsys):
+    """--methods ambience is refused in one line that says where its design went."""
+    bench = _bench("bench_quality")
+    with pytest.raises(SystemExit):
+        bench.main(["--methods", "default,ambience"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "unknown method(s) ['ambience']" in err and "became the 'default' preset" in err and "'melody'" in err
+
+
 def test_paired_comparison_counts_pairs_by_each_figures_direction(tmp_path):
     """The median can rise while most pairs get better; the paired figures show it."""
     import json
