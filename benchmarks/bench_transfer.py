@@ -12,6 +12,10 @@ The 3-minute content is the bundled Bach clip repeated (real audio, no synthesis
 ``--variant`` (repeatable) runs the whole runs for each settings variant, written as in
 ``sweep_quality.py`` (``""`` = the default preset, ``"content_weight=2.0"``...), one after
 another in the same benchmark, so their times compare as ratios on a loaded machine.
+``--checkout DIR`` (repeatable) adds whole runs of ANOTHER checkout's CLI at its own
+default, in the same benchmark: a ``git worktree`` of an older commit, say, so that
+today's default is compared with an earlier one on the same machine in one run (its
+package is put first on ``PYTHONPATH``; this venv's interpreter and libraries run it).
 Each run's peak memory is its own (``os.wait4`` of that child).
 """
 
@@ -128,10 +132,17 @@ def reconstruction(seconds: float = 20.0) -> tuple[float, float, float, float]:
     return dt, spectral_convergence(S, out, a), metrics.reconstruction_convergence(mel, out, a), dt_librosa
 
 
-def whole_run(content: Path, iterations: int | None, variant: str = "") -> dict:
-    """One CLI run in a fresh process, so its peak RSS is its own."""
+def whole_run(content: Path, iterations: int | None, variant: str = "", checkout: Path | None = None) -> dict:
+    """One CLI run in a fresh process, so its peak RSS is its own.
+
+    ``checkout``: run that checkout's ``amnst_lib`` (at its own default) instead of this one's.
+    """
     out = Path(tempfile.mkdtemp()) / "run"
     cmd = [sys.executable, "-m", "amnst_lib", "transfer", str(content), str(STYLE), "-o", str(out), "-q"]
+    env, cwd = None, None
+    if checkout is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(checkout)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        cwd = str(checkout)
     if variant:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from sweep_quality import parse_variant
@@ -142,7 +153,7 @@ def whole_run(content: Path, iterations: int | None, variant: str = "") -> dict:
     if iterations is not None:
         cmd += ["--iterations", str(iterations)]
     t = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -154,6 +165,12 @@ def whole_run(content: Path, iterations: int | None, variant: str = "") -> dict:
             "segments": record["resolved"]["n_segments"], "sc": record["metrics"].get("reconstruction_sc")}
 
 
+def _commit(checkout: Path) -> str:
+    """The short commit of a checkout (its folder name where git cannot tell)."""
+    r = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else checkout.name
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=None, help="NST steps of the whole runs (default: the default)")
@@ -161,21 +178,28 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=None,
                     help='settings variant of the whole runs, as in sweep_quality.py (repeatable; default: "")')
     ap.add_argument("--whole-only", action="store_true", help="only the whole runs (skip the per-iteration table)")
+    ap.add_argument("--checkout", action="append", default=[], type=Path, metavar="DIR",
+                    help="also run another checkout's CLI at its own default (a git worktree of an older commit; repeatable)")
     args = ap.parse_args()
+    for c in args.checkout:
+        if not (c / "amnst_lib" / "__main__.py").is_file():
+            ap.error(f"--checkout {c}: no amnst_lib/__main__.py there (give the root of an amnst checkout)")
+    checkouts = [(f"checkout {_commit(c)}", c.resolve()) for c in args.checkout]
     print(f"machine: {os.cpu_count()} CPU cores")
     with tempfile.TemporaryDirectory() as d:
         y, sr = sf.read(str(CONTENT), dtype="float32")
         long_path = Path(d) / "bach_3min.wav"
         sf.write(str(long_path), np.tile(y, 9)[: 180 * sr], sr)
         print("\nwhole runs (CLI, fresh process, metrics included)")
-        width = max([24] + [len(v) for v in args.variant or []])
+        width = max([24] + [len(v) for v in args.variant or []] + [len(n) for n, _ in checkouts])
         print(f"{'variant':{width}s} {'content':>8} {'segments':>8} {'wall s':>7} {'NST s':>6} {'recon s':>7} {'metrics s':>9} {'peak GiB':>8} {'SC':>6}")
         runs = [("20 s", CONTENT)] + ([] if args.quick else [("3 min", long_path)])
         for label, path in runs:
-            for variant in args.variant or [""]:
-                r = whole_run(path, args.iterations, variant)
+            for name, variant, checkout in ([(v or "(default)", v, None) for v in args.variant or [""]]
+                                            + [(n, "", c) for n, c in checkouts]):
+                r = whole_run(path, args.iterations, variant, checkout)
                 t = r["timings"]
-                print(f"{(variant or '(default)'):{width}s} {label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} "
+                print(f"{name:{width}s} {label:>8} {r['segments']:>8} {r['wall']:>7.1f} {t['transfer']:>6.1f} "
                       f"{t['reconstruction']:>7.1f} {t.get('metrics', 0):>9.1f} {r['rss_gib']:>8.2f} "
                       f"{r['sc'] or float('nan'):>6.3f}", flush=True)
     if args.whole_only:
