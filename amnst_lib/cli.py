@@ -126,9 +126,6 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"weight of the content loss (default {d.content_weight:g}; original {o.content_weight:g})")
     g.add_argument("--style-weight", type=float,
                    help=f"weight of the style loss (default {d.style_weight:g}; original {o.style_weight:g})")
-    g.add_argument("--stats-factor", type=float, metavar="F",
-                   help="weight of the --stats-layers terms relative to the Gram terms within the style loss; "
-                        f"above 1 the output's band levels follow the ambience's more closely (default {d.stats_factor:g})")
     g.add_argument("--iterations", type=int, help=f"gradient steps (default {d.iterations}; original {o.iterations})")
     g.add_argument("--init", choices=INITS, help=f"starting target (default {d.init}; original {o.init})")
     g.add_argument("--style-below-hz", type=float, metavar="HZ",
@@ -173,8 +170,7 @@ def add_transfer_arguments(p: argparse.ArgumentParser) -> None:
 
 _TRANSFER_FLAGS = ("content_layers", "style_layers", "content_weight", "style_weight", "iterations", "init",
                    "optimizer", "learning_rate", "decay_steps", "decay_rate", "parameterization", "max_segments",
-                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every", "style_below_hz",
-                   "stats_factor")
+                   "batch_segments", "max_retries", "seed", "stats_layers", "projection_every", "style_below_hz")
 
 
 def run_config_from_args(args) -> RunConfig:

@@ -198,10 +198,6 @@ class TransferConfig(_Settings):
         music's bass otherwise stays as it started, and with it much of the output's
         energy. The music's low notes keep their pitch through their harmonics above. 0 =
         the whole start is ``init``'s.
-    stats_factor : float
-        Weight of the ``stats_layers`` terms relative to the Gram terms within the style
-        loss (both then scaled by ``style_weight``). 1 = equal footing, as before this
-        field existed; records without it re-run as 1.
     """
 
     content_layers: tuple = ORIGINAL_CONTENT_LAYERS
@@ -233,7 +229,6 @@ class TransferConfig(_Settings):
     projection_every: int = 0
     projection_iters: int = 16
     style_below_hz: float = 0.0
-    stats_factor: float = 1.0
 
     def __post_init__(self):
         _check(self.network in NETWORKS, f"network must be one of {NETWORKS}, got {self.network!r}")
@@ -245,7 +240,7 @@ class TransferConfig(_Settings):
         v = self.style_below_hz
         _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 2000,
                f"style_below_hz must be a frequency in Hz from 0 (off) to 2000, got {v!r}")
-        for name in ("content_weight", "style_weight", "stats_factor"):
+        for name in ("content_weight", "style_weight"):
             v = getattr(self, name)
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{name} must be a finite number >= 0, got {v!r}")
         _check(self.iterations == 0 or (self.content_weight > 0 and self.content_layers)

@@ -387,7 +387,7 @@ class TransferSession:
             for (mu_s, sd_s), norm, name in zip(self.style_stats, self.stats_norm, self.stats_layers):
                 mu, sd = _mean_std(by_name[name])
                 per_seg = tf.reduce_sum(tf.square(mu - mu_s) + tf.square(sd - sd_s), axis=1)
-                style_loss += cfg.stats_factor * tf.reduce_sum(per_seg) / norm
+                style_loss += tf.reduce_sum(per_seg) / norm
             total = cfg.content_weight * content_loss + cfg.style_weight * style_loss
         grad = tape.gradient(total, var)
         return total, content_loss, style_loss, grad

@@ -58,25 +58,6 @@ def test_texture_transfer_loss_falls_and_target_stays_valid(mels, tnet):
     assert r.mel.shape == mels[0].shape and np.all(np.isfinite(r.mel)) and r.mel.min() >= 0
 
 
-def test_stats_factor_scales_the_statistics_terms_and_nothing_else(mels, tnet):
-    """style = Grams + stats_factor * statistics, at the first step (same start for all)."""
-    cfg = PRESETS["default"].replace(iterations=1, texture_filters=64, projection_every=0)
-    first = lambda c: transfer.style_transfer(*mels, tnet, c, A, progress=False).history[0]  # noqa: E731
-    grams_only = first(cfg.replace(stats_layers=()))
-    s0, s1, s3 = (first(cfg.replace(stats_factor=f)) for f in (0.0, 1.0, 3.0))
-    assert s0["style"] == pytest.approx(grams_only["style"], rel=1e-5)
-    stats = s1["style"] - s0["style"]
-    assert stats > 0.01 * s1["style"]  # the statistics weigh something here
-    assert s3["style"] - s0["style"] == pytest.approx(3 * stats, rel=1e-4)
-    assert s3["content"] == pytest.approx(s0["content"], rel=1e-6)
-    # A record from before the field re-runs with the statistics at equal footing.
-    old = RunConfig().to_dict()
-    del old["transfer"]["stats_factor"]
-    assert RunConfig.from_dict(old).transfer.stats_factor == 1.0
-    with pytest.raises(ParameterError, match="stats_factor"):
-        cfg.replace(stats_factor=-1.0)
-
-
 def test_mix_init_is_content_plus_style_at_equal_energy(mels):
     content, style = mels
     mix = transfer.initial_target(content, style, "mix", 0)
