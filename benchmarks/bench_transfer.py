@@ -7,7 +7,7 @@ Prints, at default settings:
   * wall time and peak resident memory of a whole run (load -> WAV, metrics included) for
     a 20-second and a 3-minute content.
 
-Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick] [--variant V ...]``.
+Run: ``.venv/bin/python benchmarks/bench_transfer.py [--iterations N] [--quick] [--variant V ...] [--checkout DIR ...]``.
 The 3-minute content is the bundled Bach clip repeated (real audio, no synthesis).
 ``--variant`` (repeatable) runs the whole runs for each settings variant, written as in
 ``sweep_quality.py`` (``""`` = the default preset, ``"content_weight=2.0"``...), one after
