@@ -139,7 +139,9 @@ def plot_loss(history: Sequence[Mapping[str, float]], *, projection_every: int =
             plotted = True
     if plotted:
         ax.set_yscale("log")
-        ax.legend(fontsize="small", ncol=2)
+        # Beside the axes, not in them: inside (matplotlib's "best" place) it covered the
+        # total loss, the top line, in the form's picture of a default run.
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set(xlabel="step", ylabel="loss", title=title)

@@ -29,6 +29,15 @@ def test_loss_picture_marks_each_projection_before_its_step():
     assert _marks(plots.plot_loss(_history(10), projection_every=15)) == []  # none within the steps run
 
 
+def test_loss_legend_sits_beside_the_axes_and_covers_no_line():
+    fig = plots.plot_loss(_history(92), projection_every=15)
+    fig.draw_without_rendering()  # lays the figure out (constrained layout), legend included
+    ax = fig.axes[0]
+    legend, axes_box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= axes_box.x1  # right of the plotting area, not inside it
+    assert legend.x1 <= fig.bbox.x1 and legend.y0 >= fig.bbox.y0  # and still on the figure
+
+
 def test_projection_every_is_read_from_a_run_record_old_or_new():
     assert projection_every({"config": {"transfer": {"projection_every": 15}}}) == 15
     assert projection_every({"config": {"transfer": {}}}) == 0
