@@ -334,6 +334,13 @@ def _run_transfer(content, style, claim, *, config: RunConfig, weights, progress
         t1 = time.perf_counter()
         style_mel = mel_spectrogram(y_style, a)
         n_frames = n_all = chunked.n_frames_of(len(y_content), a)
+        if n_all < a.segment_frames:
+            seconds = len(y_content) / a.sr
+            log.warning(f"the music is {seconds:.2f} s long, shorter than one transfer window "
+                        f"({a.segment_seconds:.1f} s): it is transferred as one window padded with silence, "
+                        f"whose style statistics are matched over all {a.segment_seconds:.1f} s, so the "
+                        f"{seconds:.2f} s written take on less of the ambience than a longer clip's; give "
+                        f"{a.segment_seconds:.1f} s or more (a short clip can be looped) for a full transfer")
         if t_cfg.max_segments is not None:
             n_frames = min(n_frames, t_cfg.max_segments * a.segment_frames)
         n_out = n_frames if segments_to_reconstruct is None else min(n_frames, segments_to_reconstruct * a.segment_frames)

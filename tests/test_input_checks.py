@@ -130,13 +130,24 @@ def test_one_minimum_length_checked_at_load_naming_the_file(tmp_path):
     assert ((1 + n // 256) - 1) * 256 + 1 >= MIN_SAMPLES
 
 
-def test_the_shortest_clip_runs_end_to_end_with_metrics(tmp_path, capsys):
+def test_the_shortest_clip_runs_end_to_end_with_metrics(tmp_path, capsys, caplog):
     y = 0.5 * np.sin(2 * np.pi * 440 * np.arange(int(MIN_SECONDS * 22050) + 1) / 22050).astype(np.float32)
     sf.write(tmp_path / "c.wav", y, 22050)
     sf.write(tmp_path / "s.wav", np.random.default_rng(0).standard_normal(22050).astype(np.float32) * 0.1, 22050)
-    code = main(["transfer", str(tmp_path / "c.wav"), str(tmp_path / "s.wav"), "-o", str(tmp_path / "o"),
-                 "--iterations", "2", "--griffin-lim-iters", "4", "-q"])
+    with caplog.at_level(logging.WARNING, logger="amnst"):
+        code = main(["transfer", str(tmp_path / "c.wav"), str(tmp_path / "s.wav"), "-o", str(tmp_path / "o"),
+                     "--iterations", "2", "--griffin-lim-iters", "4", "-q"])
     assert code == 0, capsys.readouterr().err
+    # It runs, and the user is told why so short a clip takes on little of the ambience.
+    assert "the music is 0.20 s long, shorter than one transfer window (5.0 s)" in caplog.text, caplog.text
+    assert "give 5.0 s or more (a short clip can be looped)" in caplog.text
+
+
+def test_no_short_clip_note_for_a_clip_of_one_window_or_more(clips, tmp_path, capsys, caplog):
+    with caplog.at_level(logging.WARNING, logger="amnst"):
+        code = main(["transfer", str(clips["content"]), str(clips["style"]), "-o", str(tmp_path / "o"), *FAST])
+    assert code == 0, capsys.readouterr().err
+    assert "texture network" in caplog.text and "transfer window" not in caplog.text, caplog.text
 
 
 def test_truncated_wav_says_how_much_was_read(clips, tmp_path, caplog):
